@@ -1,0 +1,56 @@
+# dci - PostgreSQL extension for DCI (SPDCI) registries.  PGXS build.
+
+EXTENSION    = dci
+MODULE_big   = dci
+DATA         = $(wildcard sql/dci--*.sql)
+
+# Protocol layer (no PostgreSQL headers), transport, PostgreSQL glue.
+PROTO_SRCS   = src/dbuf.c src/canonjson.c src/sign.c src/envelope.c src/records.c
+TRANSPORT_SRCS = src/http.c
+GLUE_SRCS    = src/dci.c src/source.c src/auth.c src/token_cache.c src/search.c src/lookup.c src/batch.c src/keys.c src/crvs.c src/ibr.c src/dr.c
+OBJS         = $(PROTO_SRCS:.c=.o) $(TRANSPORT_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)
+
+PG_CONFIG   ?= pg_config
+
+DEPS_CFLAGS := $(shell pkg-config --cflags libcurl json-c openssl)
+DEPS_LIBS   := $(shell pkg-config --libs libcurl json-c openssl)
+
+PG_CPPFLAGS  = -Isrc $(DEPS_CFLAGS)
+PG_CFLAGS    = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+SHLIB_LINK   = $(DEPS_LIBS)
+
+# pg_regress: the suite lives in sql/ and expected/ (test files are sql/*.sql
+# other than the install scripts); test/run-tests sets DCI_TEST_* for them.
+REGRESS      = $(sort $(filter-out dci--%,$(basename $(notdir $(wildcard sql/*.sql)))))
+REGRESS_OPTS = --inputdir=. --load-extension=dblink
+
+EXTRA_CLEAN  = test/unit/test_protocol test/registry/dci-registry test/bench/rawclient \
+               test/fuzz/fuzz_canonjson test/fuzz/fuzz_envelope results regression.diffs regression.out
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# PGXS does not track headers: every object depends on all of them.
+$(OBJS): $(wildcard src/*.h)
+
+# Stand-alone programs built from the protocol layer (no PostgreSQL).
+TEST_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Isrc $(DEPS_CFLAGS)
+PROTO_HDRS  = $(wildcard src/*.h)
+
+test/unit/test_protocol: test/unit/test_protocol.c test/unit/test_records.c test/unit/unit.h $(PROTO_SRCS) $(PROTO_HDRS)
+	$(CC) $(TEST_CFLAGS) -o $@ test/unit/test_protocol.c test/unit/test_records.c $(PROTO_SRCS) $(DEPS_LIBS) -lm
+
+test/registry/dci-registry: $(wildcard test/registry/*.c test/registry/*.h) $(PROTO_SRCS) $(PROTO_HDRS)
+	$(CC) $(TEST_CFLAGS) -pthread -o $@ $(wildcard test/registry/*.c) $(PROTO_SRCS) $(DEPS_LIBS) $(shell pkg-config --libs libmicrohttpd) -lm
+
+test/bench/rawclient: test/bench/rawclient.c $(PROTO_SRCS) $(PROTO_HDRS)
+	$(CC) $(TEST_CFLAGS) -o $@ test/bench/rawclient.c $(PROTO_SRCS) $(DEPS_LIBS) -lm
+
+test/fuzz/fuzz_standalone: test/fuzz/fuzz_canonjson.c $(PROTO_SRCS) $(PROTO_HDRS)
+	$(CC) $(TEST_CFLAGS) -DFUZZ_STANDALONE -o $@ test/fuzz/fuzz_canonjson.c $(PROTO_SRCS) $(DEPS_LIBS) -lm
+
+.PHONY: unit registry tools
+unit: test/unit/test_protocol
+	test/unit/test_protocol test/vectors
+registry: test/registry/dci-registry
+tools: test/unit/test_protocol test/registry/dci-registry

@@ -1,0 +1,306 @@
+/*
+ * auth.c - credentials for a request: none, a static bearer token, or an
+ * OAuth2 client-credentials token cached per backend until shortly before
+ * it expires.
+ *
+ * Tokens and client secrets never appear in a message: errors name the
+ * source, the token URL's HTTP status and the OAuth2 error code only.
+ */
+#include "postgres.h"
+
+#include <time.h>
+
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "dci.h"
+
+typedef struct token_entry
+{
+	char	   *code;			/* source code; malloc'd */
+	char	   *token;			/* malloc'd; wiped on free */
+	time_t		refresh_at;		/* fetch a new one from this moment */
+	uint64		generation;		/* of the shared token this copies */
+	struct token_entry *next;
+} token_entry;
+
+static token_entry *tokens = NULL;
+
+static void
+free_entry(token_entry *t)
+{
+	if (t->token)
+	{
+		explicit_bzero(t->token, strlen(t->token));
+		free(t->token);
+	}
+	free(t->code);
+	free(t);
+}
+
+void
+dci_auth_forget(const char *code, bool shared_too)
+{
+	token_entry **pp = &tokens;
+
+	while (*pp)
+	{
+		token_entry *t = *pp;
+
+		if (code == NULL || strcmp(t->code, code) == 0)
+		{
+			*pp = t->next;
+			free_entry(t);
+		}
+		else
+			pp = &t->next;
+	}
+	if (shared_too)
+		dci_token_shared_forget(code);
+}
+
+void
+dci_auth_forget_all(void)
+{
+	dci_auth_forget(NULL, false);
+}
+
+static token_entry *
+find_entry(const char *code)
+{
+	for (token_entry *t = tokens; t; t = t->next)
+		if (strcmp(t->code, code) == 0)
+			return t;
+	return NULL;
+}
+
+/* application/x-www-form-urlencoded value */
+static void
+form_escape(dbuf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	{
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+			(*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~')
+			dbuf_putc(b, (char) *p);
+		else
+		{
+			char		e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+
+			dbuf_append(b, e, 3);
+		}
+	}
+}
+
+/* Seconds to keep a token: expires_in less a margin, so it never lapses mid-call. */
+static long
+token_lifetime(long expires_in)
+{
+	long		margin;
+
+	if (expires_in <= 0)
+		return 0;
+	margin = expires_in >= 300 ? 60 : expires_in / 5;
+	return expires_in - margin;
+}
+
+/* POST the client-credentials grant; returns a malloc'd token or raises. */
+static char *
+fetch_token(dci_source *src, long *expires_in)
+{
+	dbuf		form;
+	dci_http_request req;
+	dci_http_response resp;
+	dci_response parsed;
+	char		err[256];
+	char	   *token = NULL;
+	const char *tok;
+	const char *oauth_error;
+	long		status;
+	dci_http_result hr;
+	char	   *content_type;
+
+	dbuf_init(&form);
+	dbuf_puts(&form, "grant_type=client_credentials&client_id=");
+	form_escape(&form, src->oauth2_client_id);
+	dbuf_puts(&form, "&client_secret=");
+	form_escape(&form, src->oauth2_client_secret);
+	if (src->oauth2_scope)
+	{
+		dbuf_puts(&form, "&scope=");
+		form_escape(&form, src->oauth2_scope);
+	}
+	if (form.data == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+
+	memset(&req, 0, sizeof(req));
+	req.url = src->oauth2_token_url;
+	req.body = form.data;
+	req.body_len = form.len;
+	req.content_type = "application/x-www-form-urlencoded";
+	req.timeout_ms = (long) src->timeout_seconds * 1000;
+	req.verify_tls = src->verify_ssl;
+
+	dci_stats_counters.token_fetches++;
+	hr = dci_http_perform(&req, &resp, 1, 1, dci_abort_requested, NULL);
+	explicit_bzero(form.data, form.len);
+	dbuf_free(&form);
+	if (hr == DCI_HTTP_ABORTED)
+	{
+		dci_http_response_free(&resp);
+		dci_check_cancel();
+	}
+	if (resp.result != DCI_HTTP_OK)
+	{
+		char		msg[256];
+		dci_http_result r = resp.result;
+
+		strlcpy(msg, resp.detail, sizeof(msg));
+		dci_http_response_free(&resp);
+		ereport(ERROR,
+				(errcode(r == DCI_HTTP_TIMEOUT ? ERRCODE_DCI_TIMEOUT : ERRCODE_DCI_NETWORK),
+				 errmsg("OAuth2 token request for DCI source \"%s\" failed: %s",
+						src->code, dci_http_result_name(r)),
+				 errdetail("%s (token URL %s)", msg, src->oauth2_token_url)));
+	}
+	status = resp.status;
+	content_type = pstrdup(resp.content_type);
+	if (dci_response_parse(resp.body.data, resp.body.len, &parsed, err, sizeof(err)) != 0)
+	{
+		dci_http_response_free(&resp);
+		ereport(ERROR,
+				(errcode(status >= 400 ? ERRCODE_DCI_AUTH : ERRCODE_DCI_BAD_RESPONSE),
+				 errmsg("OAuth2 token request for DCI source \"%s\" failed: HTTP %ld, %s",
+						src->code, status, err),
+				 errdetail("Content-Type: %s; token URL %s", content_type, src->oauth2_token_url)));
+	}
+	dci_http_response_free(&resp);
+	tok = dci_json_get_string(parsed.root, "access_token");
+	oauth_error = dci_json_get_string(parsed.root, "error");
+	if (status != 200 || tok == NULL || tok[0] == '\0')
+	{
+		char	   *code = pstrdup(oauth_error ? oauth_error : (tok ? "empty access_token" : "no access_token"));
+
+		dci_response_free(&parsed);
+		ereport(ERROR,
+				(errcode(ERRCODE_DCI_AUTH),
+				 errmsg("OAuth2 token request for DCI source \"%s\" failed: HTTP %ld (%s)",
+						src->code, status, code),
+				 errhint("Check oauth2_client_id, oauth2_client_secret and oauth2_token_url of the source.")));
+	}
+	token = strdup(tok);
+	if (dci_json_get_long(parsed.root, "expires_in", expires_in) != 0)
+		*expires_in = 300;		/* unknown lifetime: refresh after 5 min (401s also refresh) */
+	dci_response_free(&parsed);
+	if (token == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	return token;
+}
+
+/* Keep token in this backend's entry for src (the pointer callers use). */
+static const char *
+remember(dci_source *src, token_entry *t, char *token, time_t refresh_at, uint64 generation)
+{
+	if (t == NULL)
+	{
+		t = calloc(1, sizeof(token_entry));
+		if (t == NULL || (t->code = strdup(src->code)) == NULL)
+		{
+			free(t);
+			explicit_bzero(token, strlen(token));
+			free(token);
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		}
+		t->next = tokens;
+		tokens = t;
+	}
+	else if (t->token)
+	{
+		explicit_bzero(t->token, strlen(t->token));
+		free(t->token);
+	}
+	t->token = token;
+	t->refresh_at = refresh_at;
+	t->generation = generation;
+	return t->token;
+}
+
+/*
+ * The cluster-wide token of src (dci in shared_preload_libraries): use it,
+ * wait for the backend fetching it, or fetch it ourselves.  NULL when the
+ * shared cache cannot serve this source.
+ */
+static const char *
+shared_bearer(dci_source *src, token_entry *t, bool force_refresh)
+{
+	static char buf[8192];
+	uint32		cfg = dci_token_config_hash(src);
+	uint64		generation = 0;
+	long		expires_in = 0;
+	char	   *volatile token = NULL;
+	char	   *copy;
+	time_t		refresh_at;
+	int			r;
+
+	r = dci_token_shared_get(src, cfg, force_refresh, t ? t->generation : 0,
+							 buf, sizeof(buf), &generation);
+	if (r < 0)
+		return NULL;
+	if (r == 1)
+	{
+		copy = strdup(buf);
+		explicit_bzero(buf, sizeof(buf));
+		if (copy == NULL)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		/* the shared entry decides when to refresh; recheck it every call */
+		return remember(src, t, copy, 0, generation);
+	}
+	/* we hold the refresh claim: give it back if the fetch fails */
+	PG_TRY();
+	{
+		token = fetch_token(src, &expires_in);
+	}
+	PG_CATCH();
+	{
+		dci_token_shared_abandon(src);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	refresh_at = time(NULL) + token_lifetime(expires_in);
+	dci_token_shared_put(src, cfg, token, refresh_at, &generation);
+	return remember(src, t, token, 0, generation);
+}
+
+const char *
+dci_auth_bearer(dci_source *src, bool force_refresh)
+{
+	token_entry *t;
+	time_t		now = time(NULL);
+	long		expires_in = 0;
+	const char *shared_token;
+	char	   *token;
+
+	switch (src->auth_type)
+	{
+		case DCI_AUTH_NONE:
+			return NULL;
+		case DCI_AUTH_BEARER:
+			return src->bearer_token;
+		case DCI_AUTH_OAUTH2:
+			break;
+	}
+	t = find_entry(src->code);
+	if (dci_token_shared_available())
+	{
+		shared_token = shared_bearer(src, t, force_refresh);
+		if (shared_token)
+			return shared_token;
+	}
+	if (t && !force_refresh && now < t->refresh_at)
+		return t->token;
+
+	token = fetch_token(src, &expires_in);
+	return remember(src, t, token, now + token_lifetime(expires_in), 0);
+}

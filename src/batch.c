@@ -1,0 +1,233 @@
+/*
+ * batch.c - the shape shared by every registry lookup function: a single
+ * form that returns a mapped value (NULL when not found, an ERROR when the
+ * registry cannot answer), and a set-based form over an array that returns
+ * one row per input with the value, a status and an error text.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/tuplestore.h"
+#include "utils/typcache.h"
+
+#include "dci.h"
+
+typedef struct single_ctx
+{
+	dci_source *src;
+	const dci_lookup_kind *kind;
+	TupleDesc	rectype;
+	void	   *extra;
+	dci_outcome outcome;
+	Datum		value;
+	bool		isnull;
+	int			sqlstate;
+	char	   *error;
+} single_ctx;
+
+static void
+single_cb(void *arg, const char *value, int count, dci_outcome outcome,
+		  struct json_object *records, int sqlstate, const char *error)
+{
+	single_ctx *c = arg;
+
+	c->outcome = outcome;
+	c->isnull = true;
+	if ((outcome == DCI_FOUND || (outcome == DCI_NOT_FOUND && c->kind->map_not_found)) &&
+		!c->kind->map(c->src, outcome == DCI_FOUND ? records : NULL, c->rectype, c->extra,
+					  &c->value, &c->isnull, &c->error, &c->sqlstate))
+		c->outcome = DCI_FAILED;
+	else if (outcome == DCI_FAILED)
+	{
+		c->sqlstate = sqlstate;
+		c->error = error ? pstrdup(error) : NULL;
+	}
+}
+
+Datum
+dci_lookup_one(const dci_lookup_kind *kind, const char *source, const char *idtype,
+			   const char *value, TupleDesc rectype, void *extra, bool *isnull)
+{
+	dci_source *src = dci_source_get(source);
+	dci_lookup_spec spec = {idtype, NULL, kind->reg_event_type, 0};
+	single_ctx	c;
+
+	memset(&c, 0, sizeof(c));
+	c.src = src;
+	c.kind = kind;
+	c.rectype = rectype;
+	c.extra = extra;
+	dci_lookup(src, &spec, &value, 1, single_cb, &c);
+	if (c.outcome == DCI_FAILED)
+		ereport(ERROR,
+				(errcode(c.sqlstate ? c.sqlstate : ERRCODE_INTERNAL_ERROR),
+				 errmsg("%s", c.error ? c.error : "DCI lookup failed")));
+	*isnull = c.isnull || (c.outcome == DCI_NOT_FOUND && !kind->map_not_found);
+	return c.value;
+}
+
+typedef struct batch_ctx
+{
+	dci_source *src;
+	const dci_lookup_kind *kind;
+	TupleDesc	rectype;
+	void	   *extra;
+	Tuplestorestate *store;
+	TupleDesc	outdesc;
+	MemoryContext rowcxt;
+	bool		strict;
+	int64		failed;
+} batch_ctx;
+
+static void
+emit(batch_ctx *c, const char *value, int count, Datum rec, bool recnull,
+	 const char *status, const char *error)
+{
+	Datum		vals[4];
+	bool		nulls[4] = {false, recnull, false, error == NULL};
+
+	vals[0] = CStringGetTextDatum(value);
+	vals[1] = rec;
+	vals[2] = CStringGetTextDatum(status);
+	vals[3] = error ? CStringGetTextDatum(error) : (Datum) 0;
+	for (int i = 0; i < count; i++)
+		tuplestore_putvalues(c->store, c->outdesc, vals, nulls);
+}
+
+static void
+batch_cb(void *arg, const char *value, int count, dci_outcome outcome,
+		 struct json_object *records, int sqlstate, const char *error)
+{
+	batch_ctx  *c = arg;
+	MemoryContext old = MemoryContextSwitchTo(c->rowcxt);
+	Datum		rec = (Datum) 0;
+	bool		recnull = true;
+	char	   *maperr = NULL;
+	int			mapstate = 0;
+
+	if ((outcome == DCI_FOUND || (outcome == DCI_NOT_FOUND && c->kind->map_not_found)) &&
+		!c->kind->map(c->src, outcome == DCI_FOUND ? records : NULL, c->rectype, c->extra,
+					  &rec, &recnull, &maperr, &mapstate))
+	{
+		outcome = DCI_FAILED;
+		error = maperr;
+		sqlstate = mapstate;
+	}
+	if (outcome == DCI_FAILED)
+	{
+		c->failed++;
+		if (c->strict)
+			ereport(ERROR,
+					(errcode(sqlstate ? sqlstate : ERRCODE_INTERNAL_ERROR),
+					 errmsg("%s", error ? error : "DCI lookup failed"),
+					 errdetail("Identifier \"%s\"; strict => true stops the batch at the first failure.", value)));
+	}
+	emit(c, value, count, rec, recnull, dci_outcome_name(outcome),
+		 outcome == DCI_FAILED ? (error ? error : "DCI lookup failed") : NULL);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(c->rowcxt);
+}
+
+void
+dci_lookup_batch(FunctionCallInfo fcinfo, const dci_lookup_kind *kind,
+				 const char *source, const char *idtype, ArrayType *values,
+				 bool strict, void *extra)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext percall;
+	MemoryContext old;
+	batch_ctx	c;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	const char **strs;
+	int			nstrs = 0;
+	dci_source *src;
+	dci_lookup_spec spec = {idtype, NULL, kind->reg_event_type, 0};
+	Oid			rectypid;
+	TupleDesc	tupdesc;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		!(rsinfo->allowedModes & SFRM_Materialize))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	src = dci_source_get(source);
+	memset(&c, 0, sizeof(c));
+	c.src = src;
+	c.kind = kind;
+	c.extra = extra;
+	c.strict = strict;
+	rectypid = TupleDescAttr(tupdesc, 1)->atttypid;
+	c.rectype = type_is_rowtype(rectypid) ? lookup_rowtype_tupdesc_copy(rectypid, -1) : NULL;
+
+	percall = rsinfo->econtext->ecxt_per_query_memory;
+	old = MemoryContextSwitchTo(percall);
+	c.outdesc = CreateTupleDescCopy(tupdesc);
+	c.store = tuplestore_begin_heap(true, false, work_mem);
+	MemoryContextSwitchTo(old);
+	c.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "dci batch row", ALLOCSET_DEFAULT_SIZES);
+
+	deconstruct_array(values, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	strs = palloc(sizeof(char *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+		{
+			if (strict)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("identifier %d of the batch is null", i + 1)));
+			/* a null identifier cannot be asked: its own row says so */
+			{
+				Datum		vals[4] = {0, 0, CStringGetTextDatum("failed"), CStringGetTextDatum("identifier is null")};
+				bool		ns[4] = {true, true, false, false};
+
+				tuplestore_putvalues(c.store, c.outdesc, vals, ns);
+			}
+			continue;
+		}
+		strs[nstrs++] = TextDatumGetCString(elems[i]);
+	}
+	dci_lookup(src, &spec, strs, nstrs, batch_cb, &c);
+
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = c.store;
+	rsinfo->setDesc = c.outdesc;
+	MemoryContextDelete(c.rowcxt);
+}
+
+/* ---- helpers for the mappers ---- */
+
+Datum
+dci_text_array(char **items, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = CStringGetTextDatum(items[i]);
+	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+Datum
+dci_json_datum(struct json_object *o)
+{
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(dci_json_text(o)));
+}
+
+/* "YYYY-MM-DD" to a date Datum */
+Datum
+dci_date_datum(const char *iso)
+{
+	return DirectFunctionCall1(date_in, CStringGetDatum(iso));
+}

@@ -1,0 +1,120 @@
+/*
+ * crvs.c - civil registration: dci_verify_birth and its batch form.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+
+#include "dci.h"
+#include "records.h"
+
+PG_FUNCTION_INFO_V1(dci_verify_birth);
+PG_FUNCTION_INFO_V1(dci_verify_birth_batch);
+
+#define BIRTH_NATTS 14
+
+static Datum
+text_or_null(const char *s, bool *isnull)
+{
+	*isnull = (s == NULL);
+	return s ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+static Datum
+date_or_null(const char *s, bool *isnull)
+{
+	*isnull = (s == NULL);
+	return s ? dci_date_datum(s) : (Datum) 0;
+}
+
+/* One person per identifier: more than one record is an error, never a guess. */
+bool
+dci_one_record(dci_source *src, struct json_object *records, const char *what,
+			   struct json_object **rec, char **error, int *sqlstate)
+{
+	size_t		n = dci_records_len(records);
+
+	if (n != 1)
+	{
+		*sqlstate = ERRCODE_CARDINALITY_VIOLATION;
+		*error = psprintf("DCI source \"%s\" returned %zu %s records for one identifier",
+						  src->code, n, what);
+		return false;
+	}
+	*rec = dci_records_get(records, 0);
+	return true;
+}
+
+static bool
+map_birth(dci_source *src, struct json_object *records, TupleDesc rectype,
+		  void *extra, Datum *out, bool *isnull, char **error, int *sqlstate)
+{
+	const char *idtype = extra;
+	struct json_object *rec;
+	dci_birth	b;
+	dci_profile profile = DCI_PROFILE_SPDCI;
+	Datum		v[BIRTH_NATTS];
+	bool		n[BIRTH_NATTS];
+
+	if (!dci_one_record(src, records, "birth", &rec, error, sqlstate))
+		return false;
+	(void) dci_profile_parse(src->record_profile, &profile);
+	if (dci_map_birth(rec, profile, idtype, &b) != DCI_REC_OK)
+	{
+		*sqlstate = ERRCODE_DCI_BAD_RESPONSE;
+		*error = psprintf("DCI source \"%s\" returned a birth record that is not a JSON object", src->code);
+		return false;
+	}
+	v[0] = text_or_null(b.identifier_type ? b.identifier_type : idtype, &n[0]);
+	v[1] = text_or_null(b.identifier_value, &n[1]);
+	v[2] = text_or_null(b.given_name, &n[2]);
+	v[3] = text_or_null(b.family_name, &n[3]);
+	v[4] = text_or_null(b.person_name, &n[4]);
+	v[5] = text_or_null(b.sex, &n[5]);
+	v[6] = date_or_null(b.birth_date, &n[6]);
+	v[7] = text_or_null(b.birth_place, &n[7]);
+	v[8] = text_or_null(b.parent1_identifier, &n[8]);
+	v[9] = text_or_null(b.parent2_identifier, &n[9]);
+	/* an unreadable death date still records a death */
+	v[10] = BoolGetDatum(b.is_deceased != 0);
+	n[10] = false;
+	v[11] = date_or_null(b.death_date, &n[11]);
+	v[12] = date_or_null(b.registration_date, &n[12]);
+	dci_birth_clear(&b);
+	v[13] = dci_json_datum(rec);
+	n[13] = false;
+	*out = HeapTupleGetDatum(heap_form_tuple(rectype, v, n));
+	*isnull = false;
+	return true;
+}
+
+static const dci_lookup_kind birth_kind = {"birth", NULL, map_birth, false};
+
+Datum
+dci_verify_birth(PG_FUNCTION_ARGS)
+{
+	char	   *idtype = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	TupleDesc	td;
+	bool		isnull;
+	Datum		d;
+
+	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	d = dci_lookup_one(&birth_kind, text_to_cstring(PG_GETARG_TEXT_PP(2)), idtype,
+					   text_to_cstring(PG_GETARG_TEXT_PP(1)), BlessTupleDesc(td), idtype, &isnull);
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(d);
+}
+
+Datum
+dci_verify_birth_batch(PG_FUNCTION_ARGS)
+{
+	char	   *idtype = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	dci_lookup_batch(fcinfo, &birth_kind, text_to_cstring(PG_GETARG_TEXT_PP(2)), idtype,
+					 PG_GETARG_ARRAYTYPE_P(1), PG_GETARG_BOOL(3), idtype);
+	return (Datum) 0;
+}

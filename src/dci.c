@@ -1,0 +1,131 @@
+/*
+ * dci.c - module entry: GUCs, cancel handling and small SQL utilities.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+
+#include "dci.h"
+
+PG_MODULE_MAGIC;
+
+PG_FUNCTION_INFO_V1(dci_clear_token_cache);
+PG_FUNCTION_INFO_V1(dci_stats);
+
+int			dci_connect_timeout_ms = 5000;
+int			dci_max_response_kb = 16384;
+int			dci_signature_skew = 60;
+int			dci_max_host_connections = 8;
+char	   *dci_ca_file = NULL;
+
+dci_counters dci_stats_counters;
+
+void		_PG_init(void);
+
+/* Push the transport GUCs down to the curl layer. */
+void
+dci_http_apply_config(void)
+{
+	dci_http_config cfg;
+
+	cfg.connect_timeout_ms = dci_connect_timeout_ms;
+	cfg.max_response_bytes = (size_t) dci_max_response_kb * 1024;
+	cfg.max_host_connections = dci_max_host_connections;
+	cfg.ca_file = dci_ca_file;
+	dci_http_configure(&cfg);
+}
+
+static void
+shutdown_http(int code, Datum arg)
+{
+	dci_http_shutdown();
+	dci_auth_forget(NULL, false);
+}
+
+/*
+ * Tell the transport to stop: a cancel (pg_cancel_backend, statement_timeout,
+ * lock_timeout) or termination is pending.  The caller then calls
+ * dci_check_cancel(), which raises the standard error.
+ */
+int
+dci_abort_requested(void *arg)
+{
+	return (QueryCancelPending || ProcDiePending) ? 1 : 0;
+}
+
+void
+dci_check_cancel(void)
+{
+	CHECK_FOR_INTERRUPTS();
+	/* interrupts held off: still stop with the standard cancel error */
+	ereport(ERROR,
+			(errcode(ERRCODE_QUERY_CANCELED),
+			 errmsg("canceling statement due to user request")));
+}
+
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("dci.connect_timeout_ms",
+							"Time allowed to open a connection to a DCI registry.",
+							NULL, &dci_connect_timeout_ms, 5000, 100, 600000,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("dci.max_response_size",
+							"Largest response body accepted from a registry.",
+							"A larger response fails the call instead of filling memory.",
+							&dci_max_response_kb, 16384, 1, 1024 * 1024,
+							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("dci.signature_skew",
+							"Clock skew, in seconds, allowed when checking response signatures.",
+							NULL, &dci_signature_skew, 60, 0, 3600,
+							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("dci.max_host_connections",
+							"Most connections one backend opens to one registry host at once.",
+							NULL, &dci_max_host_connections, 8, 1, 256,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("dci.batch_concurrency",
+							"Envelopes a batch function keeps in flight at once.",
+							NULL, &dci_batch_concurrency, 4, 1, 64,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("dci.ca_file",
+							   "CA bundle used to verify registries' TLS certificates (default: the system's).",
+							   NULL, &dci_ca_file, "",
+							   PGC_SUSET, 0, NULL, NULL, NULL);
+#if PG_VERSION_NUM >= 150000
+	MarkGUCPrefixReserved("dci");
+#else
+	EmitWarningsOnPlaceholders("dci");
+#endif
+
+	dci_source_cache_init();
+	dci_token_shmem_init();
+	on_proc_exit(shutdown_http, (Datum) 0);
+}
+
+Datum
+dci_clear_token_cache(PG_FUNCTION_ARGS)
+{
+	dci_auth_forget(PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0)), true);
+	PG_RETURN_VOID();
+}
+
+Datum
+dci_stats(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	values[0] = Int64GetDatum(dci_stats_counters.requests);
+	values[1] = Int64GetDatum(dci_http_connections_opened());
+	values[2] = Int64GetDatum(dci_stats_counters.token_fetches);
+	values[3] = Int64GetDatum(dci_stats_counters.retries_401);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}

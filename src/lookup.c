@@ -1,0 +1,228 @@
+/*
+ * lookup.c - identifier lookups, one or a hundred thousand, with one
+ * outcome per identifier: found, not found, or failed (with the reason).
+ *
+ * Distinct values are asked once; they travel batch_size to an envelope
+ * (the DCI search_request array), dci.batch_concurrency envelopes in
+ * flight at once.  Each wave of envelopes is answered through the callback
+ * and then its memory is dropped, so a long batch keeps its memory flat.
+ */
+#include "postgres.h"
+
+#include "common/hashfn.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+
+#include "dci.h"
+
+int			dci_batch_concurrency = 4;
+
+typedef struct value_entry
+{
+	const char *value;			/* hash key: points into the caller's strings */
+	int			count;			/* occurrences in the input */
+} value_entry;
+
+static uint32
+value_hash(const void *key, Size keysize)
+{
+	return string_hash(*(const char *const *) key, NAMEDATALEN);
+}
+
+static int
+value_match(const void *a, const void *b, Size keysize)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/*
+ * Outcome of item k of an envelope.  records is borrowed from the exchange.
+ * A missing item is "not found" only for registries known to omit them
+ * (OpenCRVS); elsewhere it means the registry did not answer that question.
+ */
+dci_outcome
+dci_item_outcome(dci_exchange *ex, int k, int nitems, struct json_object **records,
+			 const char **error, int *sqlstate)
+{
+	dci_source *src = ex->src;
+	struct json_object *item = dci_response_item(&ex->resp, dci_reference_id(ex, k));
+	const char *status;
+
+	*records = NULL;
+	*error = NULL;
+	*sqlstate = 0;
+	if (item == NULL && nitems == 1)
+		item = dci_response_single_item(&ex->resp);
+	if (item == NULL)
+	{
+		if (src->record_profile && strcmp(src->record_profile, "opencrvs") == 0)
+			return DCI_NOT_FOUND;
+		*sqlstate = ERRCODE_DCI_BAD_RESPONSE;
+		*error = psprintf("DCI source \"%s\" sent no answer for this identifier", src->code);
+		return DCI_FAILED;
+	}
+	status = dci_item_status(item);
+	if (status && pg_strcasecmp(status, "rjct") == 0)
+	{
+		const char *code = dci_item_reason_code(item);
+		const char *msg = dci_item_reason_message(item);
+
+		for (int i = 0; code && i < src->n_not_found_codes; i++)
+			if (strcmp(code, src->not_found_codes[i]) == 0)
+				return DCI_NOT_FOUND;
+		*sqlstate = ERRCODE_DCI_REJECTED;
+		*error = psprintf("DCI source \"%s\" rejected the search: %s%s%s", src->code,
+						  code ? code : "no reason code", msg ? ": " : "", msg ? msg : "");
+		return DCI_FAILED;
+	}
+	if (status && pg_strcasecmp(status, "succ") != 0)
+	{
+		*sqlstate = ERRCODE_DCI_BAD_RESPONSE;
+		*error = psprintf("DCI source \"%s\" answered status \"%s\" to a sync search", src->code, status);
+		return DCI_FAILED;
+	}
+	*records = dci_item_records(item);
+	return dci_records_len(*records) > 0 ? DCI_FOUND : DCI_NOT_FOUND;
+}
+
+/* Build the idtype-value query of one identifier. */
+static char *
+idtype_query(const char *type, const char *value)
+{
+	dbuf		q;
+	char	   *res;
+
+	dbuf_init(&q);
+	dbuf_puts(&q, "{\"type\":");
+	dci_json_string(&q, type);
+	dbuf_puts(&q, ",\"value\":");
+	dci_json_string(&q, value);
+	dbuf_putc(&q, '}');
+	if (q.data == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	res = pstrdup(q.data);
+	dbuf_free(&q);
+	return res;
+}
+
+void
+dci_lookup(dci_source *src, const dci_lookup_spec *spec,
+		   const char **values, int n, dci_lookup_cb cb, void *arg)
+{
+	HASHCTL		ctl;
+	HTAB	   *seen;
+	const char **uniq = palloc(sizeof(char *) * Max(n, 1));
+	int		   *counts = palloc(sizeof(int) * Max(n, 1));
+	int			nuniq = 0;
+	int			per_env = Max(src->batch_size, 1);
+	int			parallel = Max(dci_batch_concurrency, 1);
+	MemoryContext callercxt = CurrentMemoryContext;
+	MemoryContext wavecxt;
+
+	/* distinct values, in first-seen order, with their counts */
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(char *);
+	ctl.entrysize = sizeof(value_entry);
+	ctl.hash = value_hash;
+	ctl.match = value_match;
+	ctl.hcxt = CurrentMemoryContext;
+	seen = hash_create("dci lookup values", Max(n, 16), &ctl,
+					   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	for (int i = 0; i < n; i++)
+	{
+		bool		found;
+		value_entry *e;
+
+		e = hash_search(seen, &values[i], HASH_ENTER, &found);
+		if (!found)
+		{
+			e->count = 0;
+			uniq[nuniq++] = values[i];
+		}
+		e->count++;
+	}
+	for (int i = 0; i < nuniq; i++)
+		counts[i] = ((value_entry *) hash_search(seen, &uniq[i], HASH_FIND, NULL))->count;
+	hash_destroy(seen);
+
+	wavecxt = AllocSetContextCreate(CurrentMemoryContext, "dci lookup wave",
+									ALLOCSET_DEFAULT_SIZES);
+	for (int start = 0; start < nuniq;)
+	{
+		int			nenv = 0;
+		const dci_search_item **items;
+		int		   *nitems;
+		int		   *first;
+		dci_exchange **ex;
+
+		MemoryContextSwitchTo(wavecxt);
+		items = palloc(sizeof(dci_search_item *) * parallel);
+		nitems = palloc(sizeof(int) * parallel);
+		first = palloc(sizeof(int) * parallel);
+		ex = palloc(sizeof(dci_exchange *) * parallel);
+		while (nenv < parallel && start < nuniq)
+		{
+			int			m = Min(per_env, nuniq - start);
+			dci_search_item *it = palloc0(sizeof(dci_search_item) * m);
+
+			for (int k = 0; k < m; k++)
+			{
+				it[k].query_type = "idtype-value";
+				it[k].query_json = idtype_query(spec->identifier_type, uniq[start + k]);
+				it[k].query_len = strlen(it[k].query_json);
+				it[k].reg_type = spec->reg_type;
+				it[k].reg_event_type = spec->reg_event_type;
+				it[k].page_size = spec->page_size;
+				it[k].page_number = spec->page_size > 0 ? 1 : 0;
+			}
+			items[nenv] = it;
+			nitems[nenv] = m;
+			first[nenv] = start;
+			ex[nenv] = dci_exchange_new(src);
+			start += m;
+			nenv++;
+		}
+		dci_exchange_search_many(src, items, nitems, ex, nenv, parallel);
+
+		for (int e = 0; e < nenv; e++)
+		{
+			for (int k = 0; k < nitems[e]; k++)
+			{
+				struct json_object *records = NULL;
+				const char *error = ex[e]->error;
+				int			sqlstate = ex[e]->sqlstate;
+				dci_outcome outcome = DCI_FAILED;
+
+				if (sqlstate == 0)
+					outcome = dci_item_outcome(ex[e], k, nitems[e], &records, &error, &sqlstate);
+				MemoryContextSwitchTo(callercxt);
+				cb(arg, uniq[first[e] + k], counts[first[e] + k], outcome, records,
+				   sqlstate, error);
+				MemoryContextSwitchTo(wavecxt);
+			}
+		}
+		/* frees every exchange of the wave: bodies and json trees included */
+		MemoryContextSwitchTo(callercxt);
+		MemoryContextReset(wavecxt);
+	}
+	MemoryContextSwitchTo(callercxt);
+	MemoryContextDelete(wavecxt);
+	pfree(uniq);
+	pfree(counts);
+}
+
+const char *
+dci_outcome_name(dci_outcome o)
+{
+	switch (o)
+	{
+		case DCI_FOUND:
+			return "found";
+		case DCI_NOT_FOUND:
+			return "not_found";
+		case DCI_FAILED:
+			return "failed";
+	}
+	return "failed";
+}

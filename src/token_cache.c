@@ -1,0 +1,249 @@
+/*
+ * token_cache.c - OAuth2 tokens shared by every backend of the cluster.
+ *
+ * With dci in shared_preload_libraries, tokens live in a small shared
+ * array, one entry per source: parallel batch workers and every other
+ * backend use the same token, and only one of them fetches a new one when
+ * it is due (the others wait for it, a few seconds at most).  Shared memory
+ * is not reachable from SQL, so the token cannot be read back.  Without
+ * preloading, auth.c keeps a per-backend cache instead.
+ */
+#include "postgres.h"
+
+#include <time.h>
+
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "common/hashfn.h"
+
+#include "dci.h"
+
+#define TOKEN_SLOTS 64
+#define TOKEN_MAX 8192			/* longest token kept (JWTs with many claims) */
+#define CODE_MAX 64
+
+typedef struct token_slot
+{
+	char		code[CODE_MAX];	/* "" = free */
+	uint32		config_hash;	/* credentials the token was fetched with */
+	time_t		refresh_at;
+	int			refreshing_pid; /* a backend fetching a new token, or 0 */
+	time_t		refreshing_since;
+	uint64		generation;		/* bumped at every new token */
+	char		token[TOKEN_MAX];
+} token_slot;
+
+typedef struct token_shared
+{
+	LWLock	   *lock;
+	token_slot	slots[TOKEN_SLOTS];
+} token_shared;
+
+static token_shared *shared = NULL;
+static bool requested = false;
+static shmem_startup_hook_type prev_startup_hook = NULL;
+#if PG_VERSION_NUM >= 150000
+static shmem_request_hook_type prev_request_hook = NULL;
+#endif
+
+static void
+token_shmem_request(void)
+{
+#if PG_VERSION_NUM >= 150000
+	if (prev_request_hook)
+		prev_request_hook();
+#endif
+	RequestAddinShmemSpace(MAXALIGN(sizeof(token_shared)));
+	RequestNamedLWLockTranche("dci_tokens", 1);
+}
+
+static void
+token_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_startup_hook)
+		prev_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	shared = ShmemInitStruct("dci_tokens", sizeof(token_shared), &found);
+	if (!found)
+	{
+		memset(shared, 0, sizeof(token_shared));
+		shared->lock = &(GetNamedLWLockTranche("dci_tokens"))->lock;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+void
+dci_token_shmem_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	requested = true;
+#if PG_VERSION_NUM >= 150000
+	prev_request_hook = shmem_request_hook;
+	shmem_request_hook = token_shmem_request;
+#else
+	token_shmem_request();
+#endif
+	prev_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = token_shmem_startup;
+}
+
+bool
+dci_token_shared_available(void)
+{
+	return requested && shared != NULL;
+}
+
+uint32
+dci_token_config_hash(dci_source *src)
+{
+	uint32		h = 0;
+	const char *parts[4] = {src->oauth2_token_url, src->oauth2_client_id,
+	src->oauth2_client_secret, src->oauth2_scope};
+
+	for (int i = 0; i < 4; i++)
+		if (parts[i])
+			h = hash_combine(h, hash_bytes((const unsigned char *) parts[i], strlen(parts[i])));
+	return h;
+}
+
+static token_slot *
+find_slot(const char *code, bool create)
+{
+	token_slot *free_slot = NULL;
+
+	for (int i = 0; i < TOKEN_SLOTS; i++)
+	{
+		token_slot *s = &shared->slots[i];
+
+		if (s->code[0] == '\0')
+		{
+			if (free_slot == NULL)
+				free_slot = s;
+		}
+		else if (strcmp(s->code, code) == 0)
+			return s;
+	}
+	if (create && free_slot)
+	{
+		memset(free_slot, 0, offsetof(token_slot, token) + 1);
+		strlcpy(free_slot->code, code, CODE_MAX);
+	}
+	return create ? free_slot : NULL;
+}
+
+/*
+ * A valid shared token for src, copied into buf (1), or 0 when this backend
+ * should fetch one (it then holds the refresh claim and must call
+ * dci_token_shared_put or dci_token_shared_abandon).  Waits while another
+ * backend is fetching.  -1: the shared cache cannot serve this source.
+ */
+int
+dci_token_shared_get(dci_source *src, uint32 cfg, bool force, uint64 seen_generation,
+					 char *buf, size_t bufsize, uint64 *generation)
+{
+	if (!dci_token_shared_available() || strlen(src->code) >= CODE_MAX)
+		return -1;
+	for (int waited = 0;; waited++)
+	{
+		token_slot *s;
+		time_t		now = time(NULL);
+
+		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+		s = find_slot(src->code, true);
+		if (s == NULL)
+		{
+			LWLockRelease(shared->lock);
+			return -1;			/* more sources than slots: per-backend cache */
+		}
+		/* a forced refresh is satisfied by any token newer than the one that failed */
+		if (s->config_hash == cfg && s->token[0] != '\0' && now < s->refresh_at &&
+			(!force || s->generation != seen_generation))
+		{
+			strlcpy(buf, s->token, bufsize);
+			*generation = s->generation;
+			LWLockRelease(shared->lock);
+			return 1;
+		}
+		/* nobody fetching (or the fetcher died or hangs): we fetch */
+		if (s->refreshing_pid == 0 || now - s->refreshing_since > src->timeout_seconds + 5)
+		{
+			s->refreshing_pid = MyProcPid;
+			s->refreshing_since = now;
+			LWLockRelease(shared->lock);
+			return 0;
+		}
+		LWLockRelease(shared->lock);
+		/* someone else is fetching: wait a little, interruptibly */
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(5000L);
+		if (waited > 200 * (src->timeout_seconds + 5))
+			return 0;
+	}
+}
+
+void
+dci_token_shared_put(dci_source *src, uint32 cfg, const char *token, time_t refresh_at,
+					 uint64 *generation)
+{
+	token_slot *s;
+
+	if (!dci_token_shared_available())
+		return;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	s = find_slot(src->code, true);
+	if (s)
+	{
+		if (strlen(token) < TOKEN_MAX)
+		{
+			strlcpy(s->token, token, TOKEN_MAX);
+			s->config_hash = cfg;
+			s->refresh_at = refresh_at;
+			s->generation++;
+		}
+		else
+			s->token[0] = '\0';	/* too long to share: each backend keeps its own */
+		*generation = s->generation;
+		if (s->refreshing_pid == MyProcPid)
+			s->refreshing_pid = 0;
+	}
+	LWLockRelease(shared->lock);
+}
+
+void
+dci_token_shared_abandon(dci_source *src)
+{
+	token_slot *s;
+
+	if (!dci_token_shared_available())
+		return;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	s = find_slot(src->code, false);
+	if (s && s->refreshing_pid == MyProcPid)
+		s->refreshing_pid = 0;
+	LWLockRelease(shared->lock);
+}
+
+void
+dci_token_shared_forget(const char *code)
+{
+	if (!dci_token_shared_available())
+		return;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < TOKEN_SLOTS; i++)
+	{
+		token_slot *s = &shared->slots[i];
+
+		if (s->code[0] != '\0' && (code == NULL || strcmp(s->code, code) == 0))
+		{
+			explicit_bzero(s->token, TOKEN_MAX);
+			s->code[0] = '\0';
+			s->refreshing_pid = 0;
+		}
+	}
+	LWLockRelease(shared->lock);
+}

@@ -1,0 +1,106 @@
+# test/lib.sh - shared by test/run-tests, test/demo and test/bench/run:
+# installs what is missing, builds, and starts a throwaway PostgreSQL
+# cluster and the local DCI registry.  Source it; call dci_cleanup on exit.
+
+DCI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DCI_PG_VERSION=${DCI_PG_VERSION:-15}
+DCI_PGBIN=/usr/lib/postgresql/$DCI_PG_VERSION/bin
+PG_CONFIG=${PG_CONFIG:-$DCI_PGBIN/pg_config}
+export PG_CONFIG
+
+DCI_PACKAGES="postgresql-$DCI_PG_VERSION postgresql-server-dev-$DCI_PG_VERSION postgresql-contrib
+  libcurl4-openssl-dev libssl-dev libjson-c-dev libmicrohttpd-dev pkg-config make gcc curl
+  libipc-run-perl"
+
+say() { printf '\n== %s\n' "$*"; }
+
+# Install the Debian packages that are missing (needs root on a fresh machine).
+dci_install_deps() {
+	local missing=() p
+	for p in $DCI_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	say "installing ${missing[*]}"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "missing packages: ${missing[*]} (run as root, or install them)" >&2
+		return 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q >/dev/null
+	# the cluster is ours: do not let the package create and start its own
+	mkdir -p /etc/postgresql-common
+	[ -f /etc/postgresql-common/createcluster.conf ] ||
+		echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf
+	apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Build the extension and the test programs, install the extension.
+dci_build() {
+	say "building dci (PostgreSQL $DCI_PG_VERSION)"
+	make -C "$DCI_ROOT" -s -j2 all tools >/dev/null
+	make -C "$DCI_ROOT" -s install >/dev/null
+}
+
+# A throwaway cluster owned by the postgres user, on a Unix socket only.
+dci_start_cluster() {
+	DCI_TMP=$(mktemp -d /tmp/dci-test.XXXXXX)
+	chmod 755 "$DCI_TMP"
+	local run=""
+	if [ "$(id -u)" -eq 0 ]; then
+		id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql postgres
+		chown postgres "$DCI_TMP"
+		run="runuser -u postgres --"
+		export PGUSER=postgres
+	else
+		export PGUSER=$(id -un)
+	fi
+	DCI_PGRUN=$run
+	$run "$DCI_PGBIN/initdb" -D "$DCI_TMP/data" -A trust -E UTF8 --locale=C.UTF-8 >"$DCI_TMP/initdb.log" 2>&1 ||
+		{ cat "$DCI_TMP/initdb.log"; return 1; }
+	cat >>"$DCI_TMP/data/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$DCI_TMP'
+port = 5432
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 40
+shared_preload_libraries = '${DCI_PRELOAD-}'
+log_min_messages = warning
+CONF
+	$run "$DCI_PGBIN/pg_ctl" -D "$DCI_TMP/data" -l "$DCI_TMP/postgres.log" -w start >/dev/null ||
+		{ cat "$DCI_TMP/postgres.log"; return 1; }
+	export PGHOST=$DCI_TMP PGPORT=5432 PGDATABASE=postgres
+}
+
+# The local DCI registry on 127.0.0.1 with a free port.
+dci_start_registry() {
+	local reg="$DCI_ROOT/test/registry/dci-registry"
+	"$reg" --port 0 --port-file "$DCI_TMP/registry.port" --fixtures "$DCI_ROOT/test/fixtures" \
+		--key "$DCI_TMP/registry-ed25519.pem" --rsa-key "$DCI_TMP/registry-rsa.pem" \
+		--sender-id registry.local --token spmis-static-token \
+		--client spmis-client:spmis-secret --threads "${DCI_REGISTRY_THREADS:-2}" --quiet \
+		2>"$DCI_TMP/registry.log" &
+	DCI_REGISTRY_PID=$!
+	local i
+	for i in $(seq 1 100); do
+		[ -s "$DCI_TMP/registry.port" ] && break
+		sleep 0.05
+	done
+	[ -s "$DCI_TMP/registry.port" ] || { echo "registry did not start" >&2; cat "$DCI_TMP/registry.log" >&2; return 1; }
+	DCI_TEST_PORT=$(cat "$DCI_TMP/registry.port")
+	DCI_REGISTRY_URL="http://127.0.0.1:$DCI_TEST_PORT"
+	DCI_TEST_REGISTRY_PUBKEY=$(curl -sf "$DCI_REGISTRY_URL/admin/pubkey")
+	DCI_TEST_REGISTRY_RSA_PUBKEY=$(curl -sf "$DCI_REGISTRY_URL/admin/pubkey?alg=rs256")
+	export DCI_TEST_PORT DCI_REGISTRY_URL DCI_TEST_REGISTRY_PUBKEY DCI_TEST_REGISTRY_RSA_PUBKEY
+}
+
+dci_cleanup() {
+	[ -n "${DCI_REGISTRY_PID:-}" ] && kill "$DCI_REGISTRY_PID" 2>/dev/null && wait "$DCI_REGISTRY_PID" 2>/dev/null
+	if [ -n "${DCI_TMP:-}" ] && [ -d "$DCI_TMP/data" ]; then
+		$DCI_PGRUN "$DCI_PGBIN/pg_ctl" -D "$DCI_TMP/data" -m immediate stop >/dev/null 2>&1
+	fi
+	[ -n "${DCI_TMP:-}" ] && [ -z "${DCI_KEEP_TMP:-}" ] && rm -rf "$DCI_TMP"
+	DCI_REGISTRY_PID=
+}

@@ -1,0 +1,349 @@
+/*
+ * admin.c - test-only administration (/admin/...), the JWKS document and the
+ * OAuth2 client-credentials token endpoint.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "registry.h"
+
+static void
+reply_ok(reply *r)
+{
+	reply_json(r, 200, "{\"ok\":true}");
+}
+
+static struct json_object *
+parse_body(const request *rq, reply *r)
+{
+	struct json_object *o = NULL;
+	struct json_tokener *tok = json_tokener_new();
+
+	if (tok && rq->len > 0)
+	{
+		o = json_tokener_parse_ex(tok, rq->body, (int) rq->len);
+		if (o && json_tokener_get_parse_end(tok) != rq->len)
+		{
+			json_object_put(o);
+			o = NULL;
+		}
+	}
+	json_tokener_free(tok);
+	if (!json_object_is_type(o, json_type_object))
+	{
+		json_object_put(o);
+		reply_error(r, 400, "err.request.bad", "the body must be a JSON object");
+		return NULL;
+	}
+	return o;
+}
+
+static const char *
+member_str(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+
+	if (json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return NULL;
+}
+
+/* POST /admin/senders: a JWKS document (or one JWK); all keys or none. */
+static void
+admin_senders(const request *rq, reply *r)
+{
+	struct json_object *doc = parse_body(rq, r);
+	struct json_object *list = NULL;
+	size_t		n;
+	sender_key *ks;
+	char		err[256];
+	dbuf		out;
+
+	if (doc == NULL)
+		return;
+	if (!json_object_object_get_ex(doc, "keys", &list))
+		list = NULL;
+	n = list ? (json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0) : 1;
+	if (n == 0)
+	{
+		reply_error(r, 400, "err.request.bad", "\"keys\" must be a non-empty array");
+		json_object_put(doc);
+		return;
+	}
+	ks = calloc(n, sizeof(sender_key));
+	for (size_t i = 0; ks && i < n; i++)
+	{
+		if (keys_from_jwk(list ? json_object_array_get_idx(list, i) : doc, &ks[i], err, sizeof(err)) < 0)
+		{
+			reply_error(r, 400, "err.request.bad", err);
+			for (size_t j = 0; j < i; j++)
+			{
+				EVP_PKEY_free(ks[j].pkey);
+				free(ks[j].kid);
+				free(ks[j].sender);
+			}
+			free(ks);
+			json_object_put(doc);
+			return;
+		}
+	}
+	dbuf_init(&out);
+	dbuf_puts(&out, "{\"registered\":[");
+	for (size_t i = 0; ks && i < n; i++)
+	{
+		if (i)
+			dbuf_putc(&out, ',');
+		jw_string(&out, ks[i].kid);
+		keys_register(&ks[i]);	/* takes ownership */
+	}
+	dbuf_puts(&out, "]}");
+	reply_json(r, 200, out.data);
+	dbuf_free(&out);
+	free(ks);
+	json_object_put(doc);
+}
+
+static void
+admin_tokens(const request *rq, reply *r)
+{
+	struct json_object *doc = parse_body(rq, r);
+	const char *t;
+
+	if (doc == NULL)
+		return;
+	t = member_str(doc, "token");
+	if (t == NULL || *t == '\0')
+		reply_error(r, 400, "err.request.bad", "{\"token\": \"...\"} expected");
+	else
+	{
+		auth_add_static_token(t);
+		reply_ok(r);
+	}
+	json_object_put(doc);
+}
+
+static void
+admin_clients(const request *rq, reply *r)
+{
+	struct json_object *doc = parse_body(rq, r);
+	struct json_object *ttl = NULL;
+	const char *id,
+			   *secret;
+	long		t = -1;
+
+	if (doc == NULL)
+		return;
+	id = member_str(doc, "client_id");
+	secret = member_str(doc, "client_secret");
+	if (json_object_object_get_ex(doc, "ttl", &ttl) && !json_object_is_type(ttl, json_type_null))
+		t = (long) json_object_get_int64(ttl);
+	if (id == NULL || *id == '\0' || secret == NULL || t < -1)
+		reply_error(r, 400, "err.request.bad",
+					"{\"client_id\": \"...\", \"client_secret\": \"...\", \"ttl\": seconds} expected");
+	else if (auth_add_client(id, secret, t) < 0)
+		reply_error(r, 500, "err.service.unavailable", "out of memory");
+	else
+		reply_ok(r);
+	json_object_put(doc);
+}
+
+static void
+admin_stats(reply *r)
+{
+	dbuf		b;
+
+	dbuf_init(&b);
+	dbuf_printf(&b, "{\"requests\":%llu,\"connections\":%llu,\"token_requests\":%llu,"
+				"\"search_requests\":%llu,\"search_items\":%llu,\"rejected\":%llu,\"senders\":%d}",
+				(unsigned long long) STAT_GET(requests),
+				(unsigned long long) STAT_GET(connections),
+				(unsigned long long) STAT_GET(token_requests),
+				(unsigned long long) STAT_GET(search_requests),
+				(unsigned long long) STAT_GET(search_items),
+				(unsigned long long) STAT_GET(rejected), keys_count());
+	reply_json(r, 200, b.data);
+	dbuf_free(&b);
+}
+
+static void
+admin_reset_stats(reply *r)
+{
+	__atomic_store_n(&g_reg.stats.requests, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&g_reg.stats.connections, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&g_reg.stats.token_requests, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&g_reg.stats.search_requests, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&g_reg.stats.search_items, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&g_reg.stats.rejected, 0, __ATOMIC_RELAXED);
+	reply_ok(r);
+}
+
+void
+handle_admin(const request *rq, reply *r)
+{
+	const char *p = rq->path + strlen("/admin");
+	bool		get = strcmp(rq->method, "GET") == 0;
+	bool		post = strcmp(rq->method, "POST") == 0;
+
+	if (strcmp(p, "/senders") == 0 && post)
+		admin_senders(rq, r);
+	else if (strcmp(p, "/tokens") == 0 && post)
+		admin_tokens(rq, r);
+	else if (strcmp(p, "/clients") == 0 && post)
+		admin_clients(rq, r);
+	else if (strcmp(p, "/revoke-tokens") == 0 && post)
+	{
+		auth_revoke_issued();
+		reply_ok(r);
+	}
+	else if (strcmp(p, "/stats") == 0 && get)
+		admin_stats(r);
+	else if (strcmp(p, "/reset-stats") == 0 && post)
+		admin_reset_stats(r);
+	else if (strcmp(p, "/pubkey") == 0 && get)
+	{
+		bool		rsa = rq->query_alg && strcasecmp(rq->query_alg, "rs256") == 0;
+
+		r->status = 200;
+		r->ctype = "text/plain; charset=utf-8";
+		dbuf_reset(&r->body);
+		dbuf_puts(&r->body, rsa ? g_reg.rsa_pub_pem : g_reg.ed_pub_pem);
+	}
+	else
+		reply_error(r, 404, "err.request.not_found", "no such admin endpoint (or wrong method)");
+}
+
+void
+handle_jwks(const request *rq, reply *r)
+{
+	if (strcmp(rq->method, "GET") != 0)
+		reply_error(r, 405, "err.request.bad", "use GET");
+	else
+		reply_json(r, 200, g_reg.jwks);
+}
+
+/* ------------------------------------------------------------ OAuth2 token */
+
+static int
+hexval(int c)
+{
+	return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
+}
+
+/* application/x-www-form-urlencoded value of name, decoded (malloc'd), or NULL. */
+static char *
+form_value(const char *body, size_t len, const char *name)
+{
+	size_t		nl = strlen(name);
+	const char *p = body,
+			   *end = body + len;
+
+	while (p < end)
+	{
+		const char *amp = memchr(p, '&', end - p);
+		const char *stop = amp ? amp : end;
+
+		if ((size_t) (stop - p) > nl && memcmp(p, name, nl) == 0 && p[nl] == '=')
+		{
+			const char *v = p + nl + 1;
+			char	   *out = malloc(stop - v + 1),
+					   *o = out;
+
+			if (out == NULL)
+				return NULL;
+			while (v < stop)
+			{
+				if (*v == '+')
+					*o++ = ' ', v++;
+				else if (*v == '%' && stop - v >= 3 && hexval((unsigned char) v[1]) >= 0 &&
+						 hexval((unsigned char) v[2]) >= 0)
+				{
+					*o++ = (char) (hexval((unsigned char) v[1]) * 16 + hexval((unsigned char) v[2]));
+					v += 3;
+				}
+				else
+					*o++ = *v++;
+			}
+			*o = '\0';
+			return out;
+		}
+		p = stop + 1;
+	}
+	return NULL;
+}
+
+/* HTTP Basic credentials (RFC 6749 2.3.1), malloc'd; -1 when absent or bad. */
+static int
+basic_credentials(const char *h, char **id, char **secret)
+{
+	unsigned char *dec;
+	size_t		len;
+	char	   *colon;
+
+	if (h == NULL || strncasecmp(h, "Basic ", 6) != 0)
+		return -1;
+	dec = b64_decode(h + 6, strlen(h + 6), &len);
+	if (dec == NULL)
+		return -1;
+	colon = memchr(dec, ':', len);
+	if (colon == NULL)
+	{
+		free(dec);
+		return -1;
+	}
+	*id = strndup((char *) dec, colon - (char *) dec);
+	*secret = strndup(colon + 1, len - (colon + 1 - (char *) dec));
+	free(dec);
+	return 0;
+}
+
+void
+handle_token(const request *rq, reply *r)
+{
+	char	   *grant,
+			   *id = NULL,
+			   *secret = NULL;
+	char		token[96];
+	long		ttl;
+
+	STAT_ADD(token_requests, 1);
+	if (strcmp(rq->method, "POST") != 0)
+	{
+		reply_json(r, 405, "{\"error\":\"invalid_request\",\"error_description\":\"use POST\"}");
+		return;
+	}
+	grant = form_value(rq->body ? rq->body : "", rq->len, "grant_type");
+	if (basic_credentials(rq->authorization, &id, &secret) < 0)
+	{
+		id = form_value(rq->body ? rq->body : "", rq->len, "client_id");
+		secret = form_value(rq->body ? rq->body : "", rq->len, "client_secret");
+	}
+	if (grant == NULL || strcmp(grant, "client_credentials") != 0)
+		reply_json(r, 400, "{\"error\":\"unsupported_grant_type\"}");
+	else if (id == NULL || secret == NULL ||
+			 auth_issue(id, secret, token, sizeof(token), &ttl) < 0)
+	{
+		reply_json(r, 401, "{\"error\":\"invalid_client\"}");
+		STAT_ADD(rejected, 1);
+	}
+	else
+	{
+		dbuf		b;
+
+		dbuf_init(&b);
+		dbuf_puts(&b, "{\"access_token\":");
+		jw_string(&b, token);
+		dbuf_puts(&b, ",\"expires_in\":");
+		jw_count(&b, ttl, rq->o->strexpiry);
+		dbuf_puts(&b, ",\"token_type\":\"Bearer\"}");
+		reply_json(r, 200, b.data);
+		dbuf_free(&b);
+	}
+	free(grant);
+	free(id);
+	free(secret);
+}

@@ -1,0 +1,183 @@
+/*
+ * auth.c - bearer tokens: static ones (--token, /admin/tokens) and OAuth2
+ * client-credentials tokens issued by /oauth2/client/token.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "registry.h"
+
+typedef struct client
+{
+	char	   *id;
+	char	   *secret;
+	long		ttl;
+} client;
+
+static pthread_mutex_t auth_lock = PTHREAD_MUTEX_INITIALIZER;
+static strmap static_tokens;	/* token -> (void *) 1 */
+static strmap issued;			/* token -> (void *) (intptr_t) expiry */
+static client *clients;
+static int	nclients;
+static long default_ttl;
+static unsigned issued_since_sweep;
+
+void
+auth_init(long ttl)
+{
+	default_ttl = ttl;
+	strmap_init(&static_tokens, 16);
+	strmap_init(&issued, 1024);
+}
+
+void
+auth_add_static_token(const char *token)
+{
+	pthread_mutex_lock(&auth_lock);
+	strmap_put(&static_tokens, token, strlen(token), (void *) 1, NULL);
+	pthread_mutex_unlock(&auth_lock);
+}
+
+int
+auth_add_client(const char *id, const char *secret, long ttl)
+{
+	int			rc = 0;
+
+	pthread_mutex_lock(&auth_lock);
+	for (int i = 0; i < nclients; i++)
+	{
+		if (strcmp(clients[i].id, id) == 0)
+		{
+			char	   *s = strdup(secret);
+
+			if (s == NULL)
+			{
+				rc = -1;
+				goto out;
+			}
+			free(clients[i].secret);
+			clients[i].secret = s;
+			clients[i].ttl = ttl;
+			goto out;
+		}
+	}
+	{
+		client	   *n = realloc(clients, (nclients + 1) * sizeof(client));
+
+		if (n == NULL)
+		{
+			rc = -1;
+			goto out;
+		}
+		clients = n;
+		clients[nclients].id = strdup(id);
+		clients[nclients].secret = strdup(secret);
+		clients[nclients].ttl = ttl;
+		if (clients[nclients].id == NULL || clients[nclients].secret == NULL)
+		{
+			free(clients[nclients].id);
+			free(clients[nclients].secret);
+			rc = -1;
+			goto out;
+		}
+		nclients++;
+	}
+out:
+	pthread_mutex_unlock(&auth_lock);
+	return rc;
+}
+
+static bool
+expired_entry(const char *key, void *value, void *arg)
+{
+	return (intptr_t) value <= *(time_t *) arg;
+}
+
+static bool
+any_entry(const char *key, void *value, void *arg)
+{
+	return true;
+}
+
+bool
+auth_check_bearer(const char *h)
+{
+	const char *tok;
+	size_t		len;
+	bool		ok = false;
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return false;
+	tok = h + 7;
+	while (*tok == ' ')
+		tok++;
+	len = strlen(tok);
+	while (len > 0 && tok[len - 1] == ' ')
+		len--;
+	if (len == 0)
+		return false;
+	pthread_mutex_lock(&auth_lock);
+	if (strmap_get(&static_tokens, tok, len))
+		ok = true;
+	else
+	{
+		intptr_t	exp = (intptr_t) strmap_get(&issued, tok, len);
+
+		ok = exp != 0 && exp > (intptr_t) time(NULL);
+	}
+	pthread_mutex_unlock(&auth_lock);
+	return ok;
+}
+
+void
+auth_revoke_issued(void)
+{
+	pthread_mutex_lock(&auth_lock);
+	strmap_sweep(&issued, any_entry, NULL);
+	pthread_mutex_unlock(&auth_lock);
+}
+
+int
+auth_issue(const char *id, const char *secret, char *token_out, size_t toklen, long *ttl)
+{
+	int			rc = -1;
+	unsigned char rnd[24];
+	dbuf		b;
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return -1;
+	dbuf_init(&b);
+	b64_encode(&b, rnd, sizeof(rnd), true);
+	pthread_mutex_lock(&auth_lock);
+	for (int i = 0; i < nclients; i++)
+	{
+		/* constant-time compare: cheap, and the habit is right */
+		size_t		sl = strlen(clients[i].secret);
+
+		if (strcmp(clients[i].id, id) != 0)
+			continue;
+		if (strlen(secret) != sl || CRYPTO_memcmp(clients[i].secret, secret, sl) != 0)
+			break;
+		*ttl = clients[i].ttl >= 0 ? clients[i].ttl : default_ttl;	/* -1: the default */
+		snprintf(token_out, toklen, "%s", b.data);
+		strmap_put(&issued, b.data, b.len, (void *) (intptr_t) (time(NULL) + *ttl), NULL);
+		/* forget expired tokens now and then, so a long benchmark does not grow the table */
+		if (++issued_since_sweep >= 4096)
+		{
+			time_t		now = time(NULL);
+
+			strmap_sweep(&issued, expired_entry, &now);
+			issued_since_sweep = 0;
+		}
+		rc = 0;
+		break;
+	}
+	pthread_mutex_unlock(&auth_lock);
+	dbuf_free(&b);
+	return rc;
+}

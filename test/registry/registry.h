@@ -1,0 +1,319 @@
+/*
+ * registry.h - the local test DCI registry (libmicrohttpd, json-c, OpenSSL).
+ *
+ * A stand-alone program the extension's tests and benchmarks run against:
+ * CRVS, IBR, DR and an OpenCRVS-flavoured view over fixture files, bearer
+ * and OAuth2 auth, dci-ed25519 / jws-rs256 signatures, and fault injection
+ * selected per request by a path segment (/opt/<list>/...).  See README.md.
+ *
+ * Signatures are made and checked here with OpenSSL directly, not with
+ * src/sign.c, so that a bug there cannot hide behind a symmetric bug here;
+ * only the canonical JSON of requests comes from src/canonjson.c.
+ */
+#ifndef DCI_REGISTRY_H
+#define DCI_REGISTRY_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "dbuf.h"
+
+struct json_object;
+struct MHD_Connection;
+
+#define REG_MAX_BODY		(16 * 1024 * 1024)
+#define REG_SIG_SKEW		60		/* seconds of clock skew accepted */
+#define REG_SIG_VALIDITY	300		/* expires = created + 300, as OpenSPP */
+
+/* ---------------------------------------------------------------- strmap.c */
+
+/* A string-keyed hash table (chained); values are opaque pointers. */
+typedef struct strmap_entry
+{
+	struct strmap_entry *next;
+	uint64_t	hash;
+	void	   *value;
+	char		key[];
+} strmap_entry;
+
+typedef struct strmap
+{
+	strmap_entry **buckets;
+	size_t		nbuckets;
+	size_t		count;
+} strmap;
+
+void		strmap_init(strmap *m, size_t nbuckets);
+void	   *strmap_get(const strmap *m, const char *key, size_t keylen);
+/* Insert or replace; the old value is returned through old (may be NULL). */
+int			strmap_put(strmap *m, const char *key, size_t keylen, void *value, void **old);
+int			strmap_delete(strmap *m, const char *key, size_t keylen, void **old);
+/* Calls fn for every entry; entries for which fn returns true are removed. */
+void		strmap_sweep(strmap *m, bool (*fn) (const char *key, void *value, void *arg), void *arg);
+void		strmap_free(strmap *m, void (*free_value) (void *));
+
+/* ----------------------------------------------------------------- jsonw.c */
+
+/* JSON text in the canonical form (Python json.dumps sort_keys, ensure_ascii). */
+void		jw_string(dbuf *b, const char *s);
+void		jw_string_n(dbuf *b, const char *s, size_t len);
+void		jw_key(dbuf *b, const char *key);	/* "key": */
+void		jw_long(dbuf *b, long v);
+void		jw_count(dbuf *b, long v, bool as_string);
+/* Canonical text of a json-c value (keys sorted); -1 on a non-finite double. */
+int			jw_canonical(dbuf *b, struct json_object *o);
+void		uuid_v4(char out[37]);
+void		format_ts(time_t t, char out[21]);
+
+/* ------------------------------------------------------------------ sig.c */
+
+int			b64_encode(dbuf *b, const unsigned char *in, size_t len, bool url);
+/* Standard or url alphabet, padding optional; malloc'd, NUL-terminated, or NULL. */
+unsigned char *b64_decode(const char *in, size_t len, size_t *outlen);
+
+typedef struct sig_field
+{
+	char		namespace_[32];
+	char		kid[256];
+	char		algorithm[32];
+	char		created[32];
+	char		expires[32];
+	char		headers[64];
+	char		signature[256];
+} sig_field;
+
+/* Parse a dci-ed25519 signature field; -1 with err set when malformed. */
+int			sig_field_parse(const char *s, sig_field *f, char *err, size_t errlen);
+/* The dci-ed25519 field over canonical text canon (a wrong digest when corrupt). */
+int			sig_ed25519_field(EVP_PKEY *key, const char *kid, const char *canon, size_t len,
+							  long created, long expires, bool corrupt, dbuf *out);
+/* Verify the Ed25519 signature of field f over canon: 0 ok, -1 bad. */
+int			sig_ed25519_verify(EVP_PKEY *pub, const sig_field *f, const char *canon, size_t len);
+/* Compact JWS, RS256, of payload. */
+int			sig_jws_sign(EVP_PKEY *key, const char *kid, const char *payload, size_t len,
+						 bool corrupt, dbuf *out);
+/* Split a compact JWS: its protected header and payload decoded (malloc'd). */
+int			sig_jws_split(const char *jws, char **header, size_t *hlen,
+						  char **payload, size_t *plen);
+int			sig_jws_verify(EVP_PKEY *pub, const char *jws);
+bool		sig_looks_like_jws(const char *s);
+
+/* ----------------------------------------------------------------- keys.c */
+
+typedef enum key_alg
+{
+	KEY_ED25519,
+	KEY_RS256
+} key_alg;
+
+typedef struct sender_key
+{
+	char	   *kid;
+	char	   *sender;			/* NULL: any sender (RSA keys without "sender") */
+	key_alg		alg;
+	EVP_PKEY   *pkey;
+} sender_key;
+
+/* Load a private key PEM file, or generate and write one when absent. */
+EVP_PKEY   *keys_load_or_generate(const char *path, key_alg alg, char *err, size_t errlen);
+char	   *keys_public_pem(EVP_PKEY *k);
+/* JWK import: one key object; fills out (kid and sender malloc'd). */
+int			keys_from_jwk(struct json_object *jwk, sender_key *out, char *err, size_t errlen);
+/* Register (replace by kid); takes ownership of k's members. */
+void		keys_register(sender_key *k);
+/* Find by kid, with a reference taken on the EVP_PKEY (EVP_PKEY_free it). */
+bool		keys_find(const char *kid, sender_key *out, char *sender_buf, size_t sender_size);
+bool		keys_sender_known(const char *sender);
+/* First RSA key usable for sender (any-sender keys too), referenced. */
+EVP_PKEY   *keys_find_rsa_for(const char *sender);
+int			keys_count(void);
+
+/* ----------------------------------------------------------------- auth.c */
+
+void		auth_init(long default_ttl);
+void		auth_add_static_token(const char *token);
+int			auth_add_client(const char *id, const char *secret, long ttl);
+bool		auth_check_bearer(const char *authorization_header);
+void		auth_revoke_issued(void);
+/* Issue a token for client credentials: 0 ok, -1 invalid client. */
+int			auth_issue(const char *id, const char *secret, char *token_out, size_t toklen, long *ttl);
+
+/* ------------------------------------------------------------- fixtures.c */
+
+typedef enum reg_kind
+{
+	REG_CRVS,
+	REG_IBR,
+	REG_DR,
+	REG_OPENCRVS,
+	REG_NKINDS
+} reg_kind;
+
+typedef struct reg_view
+{
+	reg_kind	kind;
+	const char *prefix;			/* "/crvs" ... */
+	const char *default_reg_type;
+	const char *record_type;
+	size_t		nrec;
+	struct json_object *root;	/* owns every record; read-only after load */
+	struct json_object **rec;
+	char	  **text;			/* canonical JSON text of each record */
+	size_t	   *textlen;
+	strmap		index;			/* "TYPE\x1fvalue" -> idx_list */
+} reg_view;
+
+typedef struct idx_list
+{
+	size_t		n,
+				cap;
+	uint32_t   *idx;
+} idx_list;
+
+int			fixtures_load(const char *dir, char *err, size_t errlen);
+reg_view   *fixtures_view(reg_kind k);
+reg_view   *fixtures_view_by_prefix(const char *path, const char **rest);
+/* Record indices whose identifier of that type (any case) has that value. */
+const idx_list *fixtures_lookup(reg_view *v, const char *type, const char *value);
+/* Every identifier {type, value} of a record, as the index sees it. */
+typedef void (*ident_cb) (const char *type, const char *value, void *arg);
+void		fixtures_identifiers(reg_view *v, struct json_object *rec, ident_cb cb, void *arg);
+
+/* ---------------------------------------------------------------- query.c */
+
+typedef enum query_status
+{
+	Q_OK,
+	Q_BAD_CRITERIA,				/* rjct.search_criteria.invalid */
+	Q_BAD_FILTER				/* rjct.filter.invalid */
+} query_status;
+
+/*
+ * Records of v matching query_type/query, in fixture order, into out (an
+ * idx_list the caller frees with free(out->idx)).  msg receives a reason.
+ */
+query_status query_run(reg_view *v, const char *query_type, struct json_object *query,
+					   idx_list *out, char *msg, size_t msglen);
+/* Sort matches by a dotted path (asc/desc); unknown values last. */
+void		query_sort(reg_view *v, idx_list *l, struct json_object *sort);
+/* A value at a dotted path, as text ("" when absent); for the DR verdict. */
+struct json_object *query_path(struct json_object *rec, const char *path);
+
+/* --------------------------------------------------------------- faults.c */
+
+typedef enum resp_scheme
+{
+	SCHEME_DEFAULT,				/* per prefix: jws for /opencrvs, else ed25519 */
+	SCHEME_ED25519,
+	SCHEME_JWS
+} resp_scheme;
+
+typedef struct opts
+{
+	bool		nosig,
+				noauth,
+				unsigned_,
+				html,
+				htmlok,
+				truncate,
+				badsig,
+				expiredsig,
+				futuresig,
+				always401,
+				notfound_rjct,
+				single,
+				strcount,
+				status202,
+				close,
+				strexpiry,
+				sigrjct,
+				hdrrjct,
+				lax;
+	int			delay_ms;
+	int			status;
+	long		oversize;
+	char		rjct[64];
+	char		itemrjct[64];
+	resp_scheme scheme;
+} opts;
+
+/* Parse "a,b=1,..."; -1 with err naming the bad option. */
+int			opts_parse(const char *list, size_t len, opts *o, char *err, size_t errlen);
+
+typedef struct reply
+{
+	int			status;
+	const char *ctype;
+	dbuf		body;
+	bool		close;
+	bool		www_auth;		/* add WWW-Authenticate: Bearer */
+} reply;
+
+void		reply_json(reply *r, int status, const char *json);
+/* {"message":{"ack_status":"ERR","timestamp":..,"correlation_id":..,"error":{code,message}}} */
+void		reply_error(reply *r, int status, const char *code, const char *message);
+/* Apply the transport faults (status, html, truncate, status202, close). */
+void		faults_apply(const opts *o, reply *r);
+
+/* --------------------------------------------------------------- search.c */
+
+typedef struct request
+{
+	const char *method;
+	const char *path;			/* after /opt/<list> */
+	const char *endpoint;		/* after the registry prefix */
+	const char *authorization;
+	const char *content_type;
+	const char *query_alg;		/* ?alg= */
+	const char *body;
+	size_t		len;
+	const opts *o;
+	reg_view   *view;
+} request;
+
+void		handle_registry(const request *rq, reply *r);
+
+/* ---------------------------------------------------------------- admin.c */
+
+void		handle_admin(const request *rq, reply *r);
+void		handle_jwks(const request *rq, reply *r);
+void		handle_token(const request *rq, reply *r);
+
+/* ---------------------------------------------------------------- state */
+
+typedef struct reg_stats
+{
+	uint64_t	requests;
+	uint64_t	connections;
+	uint64_t	token_requests;
+	uint64_t	search_requests;
+	uint64_t	search_items;
+	uint64_t	rejected;
+} reg_stats;
+
+#define STAT_ADD(field, n) __atomic_add_fetch(&g_reg.stats.field, (n), __ATOMIC_RELAXED)
+#define STAT_GET(field) __atomic_load_n(&g_reg.stats.field, __ATOMIC_RELAXED)
+
+typedef struct registry_state
+{
+	const char *sender_id;
+	long		token_ttl;
+	bool		quiet;
+	EVP_PKEY   *ed_key;			/* registry signing keys, loaded once */
+	EVP_PKEY   *rsa_key;
+	char		ed_kid[256];
+	char		rsa_kid[256];
+	char	   *ed_pub_pem;
+	char	   *rsa_pub_pem;
+	char	   *jwks;			/* JSON text of /.well-known/jwks.json */
+	reg_stats	stats;
+} registry_state;
+
+extern registry_state g_reg;
+
+#endif

@@ -1,0 +1,751 @@
+/*
+ * search.c - the registry endpoints: /registry/sync/search (every prefix),
+ * /ibr/registry/sync/enrolled, /dr/registry/sync/disabled.
+ *
+ * Checks run in the order of OpenSPP's server: bearer token, then the body,
+ * then the signature (spp_dci_server/routers/search.py dependencies).
+ * Responses are written as canonical JSON text directly (jsonw.c), so the
+ * text that is signed is the text that is sent.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "registry.h"
+#include "verify.h"
+
+static struct json_object *
+member(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+
+	if (json_object_is_type(o, json_type_object))
+		json_object_object_get_ex(o, key, &v);
+	return v;
+}
+
+static const char *
+member_str(struct json_object *o, const char *key)
+{
+	struct json_object *v = member(o, key);
+
+	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+/* ------------------------------------------------------------- envelopes */
+
+typedef struct env_out
+{
+	const request *rq;
+	const char *action;			/* on-search, on-enrolled, ... */
+	const char *status;			/* succ, rjct */
+	const char *reason_code;	/* NULL unless rjct */
+	const char *reason_msg;
+	long		total;
+	long		completed;
+	const char *receiver;		/* the request's sender_id */
+} env_out;
+
+static void
+header_text(dbuf *h, const env_out *e, long pad)
+{
+	char		id[37],
+				ts[21];
+	bool		sc = e->rq->o->strcount;
+
+	uuid_v4(id);
+	format_ts(time(NULL), ts);
+	dbuf_puts(h, "{\"action\":");
+	jw_string(h, e->action);
+	dbuf_puts(h, ",\"completed_count\":");
+	jw_count(h, e->completed, sc);
+	dbuf_puts(h, ",\"is_msg_encrypted\":false,\"message_id\":");
+	jw_string(h, id);
+	dbuf_puts(h, ",\"message_ts\":");
+	jw_string(h, ts);
+	dbuf_puts(h, ",\"meta\":{");
+	if (pad > 0)
+	{
+		/* oversize: a long string in meta, so the answer stays a valid envelope */
+		dbuf_puts(h, "\"padding\":\"");
+		if (dbuf_reserve(h, pad + 2) == 0)
+		{
+			memset(h->data + h->len, 'x', pad);
+			h->len += pad;
+			h->data[h->len] = '\0';
+		}
+		dbuf_putc(h, '"');
+	}
+	dbuf_puts(h, "},\"receiver_id\":");
+	jw_string(h, e->receiver);
+	dbuf_puts(h, ",\"sender_id\":");
+	jw_string(h, g_reg.sender_id);
+	dbuf_puts(h, ",\"status\":");
+	jw_string(h, e->status);
+	if (e->reason_code)
+	{
+		dbuf_puts(h, ",\"status_reason_code\":");
+		jw_string(h, e->reason_code);
+		dbuf_puts(h, ",\"status_reason_message\":");
+		jw_string(h, e->reason_msg ? e->reason_msg : e->reason_code);
+	}
+	dbuf_puts(h, ",\"total_count\":");
+	jw_count(h, e->total, sc);
+	dbuf_puts(h, ",\"version\":\"1.0.0\"}");
+}
+
+static resp_scheme
+scheme_of(const request *rq)
+{
+	if (rq->o->scheme != SCHEME_DEFAULT)
+		return rq->o->scheme;
+	return rq->view && rq->view->kind == REG_OPENCRVS ? SCHEME_JWS : SCHEME_ED25519;
+}
+
+/* One attempt: header with pad bytes of padding, signature, whole body. */
+static int
+envelope_build(const env_out *e, const char *msg, size_t msglen, long pad, reply *r)
+{
+	const opts *o = e->rq->o;
+	dbuf		h,
+				canon,
+				sig;
+	int			rc = 0;
+
+	dbuf_init(&h);
+	dbuf_init(&canon);
+	dbuf_init(&sig);
+	header_text(&h, e, pad);
+	dbuf_puts(&canon, "{\"header\":");
+	dbuf_append(&canon, h.data, h.len);
+	dbuf_puts(&canon, ",\"message\":");
+	dbuf_append(&canon, msg, msglen);
+	dbuf_putc(&canon, '}');
+	if (!o->unsigned_)
+	{
+		if (scheme_of(e->rq) == SCHEME_JWS)
+			rc = sig_jws_sign(g_reg.rsa_key, g_reg.rsa_kid, canon.data, canon.len, o->badsig, &sig);
+		else
+		{
+			long		now = (long) time(NULL);
+			long		created = o->expiredsig ? now - 3600 - REG_SIG_VALIDITY :
+				o->futuresig ? now + 600 : now;
+
+			rc = sig_ed25519_field(g_reg.ed_key, g_reg.ed_kid, canon.data, canon.len,
+								   created, created + REG_SIG_VALIDITY, o->badsig, &sig);
+		}
+	}
+	dbuf_reset(&r->body);
+	if (rc == 0)
+	{
+		/* {"header":H,"message":M,"signature":S}: canon without its closing brace */
+		dbuf_append(&r->body, canon.data, canon.len - 1);
+		if (!o->unsigned_)
+		{
+			dbuf_puts(&r->body, ",\"signature\":");
+			jw_string_n(&r->body, sig.data, sig.len);
+		}
+		dbuf_putc(&r->body, '}');
+		r->status = 200;
+		r->ctype = "application/json";
+	}
+	dbuf_free(&h);
+	dbuf_free(&canon);
+	dbuf_free(&sig);
+	return rc;
+}
+
+static void
+envelope_finish(const env_out *e, dbuf *msg, reply *r)
+{
+	long		target = e->rq->o->oversize;
+	long		pad = 0;
+
+	for (int i = 0; i < 6; i++)
+	{
+		long		next;
+
+		if (envelope_build(e, msg->data, msg->len, pad, r) < 0)
+		{
+			reply_error(r, 500, "err.service.unavailable", "cannot sign the response");
+			return;
+		}
+		if (target <= 0 || (long) r->body.len == target)
+			return;
+		/* a JWS carries the padding twice (payload in base64): converge in steps */
+		next = pad + (target - (long) r->body.len) * (scheme_of(e->rq) == SCHEME_JWS ? 3 : 7) / 7;
+		if (next < 0)
+			next = 0;
+		if (next == pad)
+			return;
+		pad = next;
+	}
+}
+
+/* Message of a header-only rejection: no search_response. */
+static void
+message_bare(dbuf *m, const char *transaction_id)
+{
+	char		corr[37];
+
+	uuid_v4(corr);
+	dbuf_puts(m, "{\"correlation_id\":");
+	jw_string(m, corr);
+	dbuf_puts(m, ",\"transaction_id\":");
+	jw_string(m, transaction_id);
+	dbuf_putc(m, '}');
+}
+
+static void
+reject_envelope(const request *rq, const char *action, const char *receiver,
+				const char *txn, const char *code, const char *why, long total, reply *r)
+{
+	env_out		e = {rq, action, "rjct", code, why, total, 0, receiver};
+	dbuf		m;
+
+	dbuf_init(&m);
+	message_bare(&m, txn);
+	envelope_finish(&e, &m, r);
+	dbuf_free(&m);
+}
+
+/* --------------------------------------------------------------- items */
+
+/* The comma before every item but the first (OpenCRVS items may be left out). */
+static void
+item_sep(dbuf *m, bool *first)
+{
+	if (!*first)
+		dbuf_putc(m, ',');
+	*first = false;
+}
+
+static void
+item_rjct(dbuf *m, const char *ref, const char *ts, const char *code, const char *why)
+{
+	dbuf_puts(m, "{\"reference_id\":");
+	jw_string(m, ref);
+	dbuf_puts(m, ",\"status\":\"rjct\",\"status_reason_code\":");
+	jw_string(m, code);
+	dbuf_puts(m, ",\"status_reason_message\":");
+	jw_string(m, why);
+	dbuf_puts(m, ",\"timestamp\":");
+	jw_string(m, ts);
+	dbuf_putc(m, '}');
+}
+
+static bool
+page_number_of(struct json_object *v, long *out)
+{
+	if (json_object_is_type(v, json_type_int))
+	{
+		*out = (long) json_object_get_int64(v);
+		return true;
+	}
+	if (json_object_is_type(v, json_type_double))
+	{
+		double		d = json_object_get_double(v);
+
+		*out = (long) d;
+		return d == (double) *out;
+	}
+	if (json_object_is_type(v, json_type_string))
+	{
+		char	   *end;
+
+		*out = strtol(json_object_get_string(v), &end, 10);
+		return *end == '\0' && end != json_object_get_string(v);
+	}
+	return false;
+}
+
+/* Does reference_id appear on an earlier item? */
+static bool
+duplicate_ref(struct json_object *items, size_t upto, const char *ref)
+{
+	for (size_t j = 0; j < upto; j++)
+	{
+		const char *o = member_str(json_object_array_get_idx(items, j), "reference_id");
+
+		if (o && strcmp(o, ref) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* One search_request item; returns 1 succ, 0 rjct, -1 left out (OpenCRVS no match). */
+static int
+search_item(const request *rq, struct json_object *items, size_t i, const char *ts,
+			dbuf *m, bool *first)
+{
+	const opts *o = rq->o;
+	reg_view   *v = rq->view;
+	struct json_object *it = json_object_array_get_idx(items, i);
+	const char *ref = member_str(it, "reference_id");
+	struct json_object *sc = member(it, "search_criteria");
+	struct json_object *pg = member(sc, "pagination");
+	const char *reg_type = member_str(sc, "reg_type");
+	const char *locale = member_str(it, "locale");
+	long		page_size = 0,
+				page_number = 1;
+	idx_list	hits;
+	char		why[256];
+	query_status qs;
+	size_t		from,
+				to;
+
+	if (ref == NULL || *ref == '\0')
+	{
+		item_sep(m, first);
+		item_rjct(m, "", ts, "rjct.reference_id.invalid", "reference_id is missing or not a string");
+		return 0;
+	}
+	if (duplicate_ref(items, i, ref))
+	{
+		item_sep(m, first);
+		item_rjct(m, ref, ts, "rjct.reference_id.duplicate", "reference_id repeats an earlier item's");
+		return 0;
+	}
+	if (o->itemrjct[0])
+	{
+		item_sep(m, first);
+		item_rjct(m, ref, ts, o->itemrjct, "rejected by the itemrjct option");
+		return 0;
+	}
+	if (!json_object_is_type(sc, json_type_object))
+	{
+		item_sep(m, first);
+		item_rjct(m, ref, ts, "rjct.search_criteria.invalid", "search_criteria is missing");
+		return 0;
+	}
+	if (pg && !json_object_is_type(pg, json_type_null))
+	{
+		struct json_object *pn = member(pg, "page_number");
+
+		if (!page_number_of(member(pg, "page_size"), &page_size) || page_size < 1 ||
+			(pn && !page_number_of(pn, &page_number)) || page_number < 1)
+		{
+			item_sep(m, first);
+			item_rjct(m, ref, ts, "rjct.pagination.invalid",
+					  "pagination needs page_size >= 1 and page_number >= 1");
+			return 0;
+		}
+	}
+	/* an identifier value "RJCT-..." is rejected alone: one bad row in a good batch */
+	{
+		const char *qv = member_str(member(sc, "query"), "value");
+
+		if (qv && strncmp(qv, "RJCT-", 5) == 0)
+		{
+			item_sep(m, first);
+			item_rjct(m, ref, ts, "rjct.search_criteria.invalid", "identifier rejected by the test registry (RJCT- value)");
+			return 0;
+		}
+	}
+	qs = query_run(v, member_str(sc, "query_type"), member(sc, "query"), &hits, why, sizeof(why));
+	if (qs != Q_OK)
+	{
+		item_sep(m, first);
+		item_rjct(m, ref, ts, qs == Q_BAD_FILTER ? "rjct.filter.invalid" : "rjct.search_criteria.invalid", why);
+		free(hits.idx);
+		return 0;
+	}
+	if (hits.n == 0 && v->kind == REG_OPENCRVS)
+	{
+		free(hits.idx);
+		return -1;				/* OpenCRVS leaves an unmatched item out */
+	}
+	if (hits.n == 0 && o->notfound_rjct)
+	{
+		/* OpenSPP's DR answers "not found" this way */
+		snprintf(why, sizeof(why), "REGISTER_NOT_FOUND: No registrant found");
+		item_sep(m, first);
+		item_rjct(m, ref, ts, "REG-ERR-001", why);
+		free(hits.idx);
+		return 0;
+	}
+	query_sort(v, &hits, member(sc, "sort"));
+	if (page_size == 0)
+	{
+		from = 0;
+		to = hits.n;
+	}
+	else
+	{
+		from = (size_t) (page_number - 1) * page_size;
+		if (from > hits.n)
+			from = hits.n;
+		to = from + page_size > hits.n ? hits.n : from + page_size;
+	}
+	item_sep(m, first);
+	dbuf_puts(m, "{\"data\":{\"reg_record_type\":");
+	jw_string(m, v->record_type);
+	dbuf_puts(m, ",\"reg_records\":");
+	if (o->single && to - from == 1)
+		dbuf_append(m, v->text[hits.idx[from]], v->textlen[hits.idx[from]]);
+	else
+	{
+		dbuf_putc(m, '[');
+		for (size_t k = from; k < to; k++)
+		{
+			if (k > from)
+				dbuf_putc(m, ',');
+			dbuf_append(m, v->text[hits.idx[k]], v->textlen[hits.idx[k]]);
+		}
+		dbuf_putc(m, ']');
+	}
+	dbuf_puts(m, ",\"reg_type\":");
+	jw_string(m, reg_type ? reg_type : v->default_reg_type);
+	dbuf_puts(m, ",\"version\":\"1.0.0\"},\"locale\":");
+	jw_string(m, locale ? locale : "eng");
+	dbuf_puts(m, ",\"pagination\":{\"page_number\":");
+	jw_count(m, page_size ? page_number : 1, o->strcount);
+	dbuf_puts(m, ",\"page_size\":");
+	jw_count(m, page_size ? page_size : (long) hits.n, o->strcount);
+	dbuf_puts(m, ",\"total_count\":");
+	jw_count(m, (long) hits.n, o->strcount);
+	dbuf_puts(m, "},\"reference_id\":");
+	jw_string(m, ref);
+	dbuf_puts(m, ",\"status\":\"succ\",\"timestamp\":");
+	jw_string(m, ts);
+	dbuf_putc(m, '}');
+	free(hits.idx);
+	return 1;
+}
+
+static void
+handle_search(const request *rq, struct json_object *env, reply *r)
+{
+	struct json_object *hdr = member(env, "header");
+	struct json_object *msg = member(env, "message");
+	struct json_object *items = member(msg, "search_request");
+	const char *sender = member_str(hdr, "sender_id");
+	const char *txn = member_str(msg, "transaction_id");
+	const char *act = member_str(hdr, "action");
+	char		action[64],
+				ts[21],
+				corr[37];
+	size_t		n;
+	long		succ = 0,
+				rjct = 0;
+	bool		first = true;
+	dbuf		m;
+
+	if (!json_object_is_type(items, json_type_array))
+	{
+		reply_error(r, 400, "err.request.bad", "message.search_request must be an array");
+		STAT_ADD(rejected, 1);
+		return;
+	}
+	n = json_object_array_length(items);
+	STAT_ADD(search_requests, 1);
+	STAT_ADD(search_items, n);
+	snprintf(action, sizeof(action), "on-%s", act ? act : "search");
+	if (rq->o->rjct[0])
+	{
+		reject_envelope(rq, action, sender, txn ? txn : "", rq->o->rjct,
+						"rejected by the rjct option", (long) n, r);
+		return;
+	}
+	format_ts(time(NULL), ts);
+	uuid_v4(corr);
+	dbuf_init(&m);
+	dbuf_puts(&m, "{\"correlation_id\":");
+	jw_string(&m, corr);
+	dbuf_puts(&m, ",\"search_response\":[");
+	for (size_t i = 0; i < n; i++)
+	{
+		int			s = search_item(rq, items, i, ts, &m, &first);
+
+		if (s == 1)
+			succ++;
+		else if (s == 0)
+			rjct++;
+	}
+	dbuf_puts(&m, "],\"transaction_id\":");
+	jw_string(&m, txn ? txn : "");
+	dbuf_putc(&m, '}');
+	{
+		/* hdrrjct: all items rejected rejects the message, as OpenSPP's social server */
+		bool		all_rjct = rq->o->hdrrjct && n > 0 && rjct == (long) n;
+		env_out		e = {rq, action, all_rjct ? "rjct" : "succ",
+			all_rjct ? "rjct.errors.too_many" : NULL,
+		all_rjct ? "All search requests failed" : NULL, (long) n, succ, sender};
+
+		envelope_finish(&e, &m, r);
+	}
+	dbuf_free(&m);
+}
+
+/* ------------------------------------------------------ enrolled, disabled */
+
+/* SPDCI enrollment_status 1 Active (also "Active", "enrolled"). */
+static bool
+enrollment_active(struct json_object *rec)
+{
+	static const char *const keys[] = {"enrollment_status", "enrolment_status", NULL};
+
+	for (int k = 0; keys[k]; k++)
+	{
+		struct json_object *s = member(rec, keys[k]);
+
+		if (json_object_is_type(s, json_type_int))
+			return json_object_get_int64(s) == 1;
+		if (json_object_is_type(s, json_type_string))
+		{
+			const char *t = json_object_get_string(s);
+
+			return strcmp(t, "1") == 0 || strcasecmp(t, "active") == 0 ||
+				strcasecmp(t, "enrolled") == 0;
+		}
+	}
+	return false;
+}
+
+/* The registry's verdict first (disability_status, has_disability), else WG severity >= 3. */
+static bool
+disabled_verdict(struct json_object *rec)
+{
+	struct json_object *st = member(rec, "disability_status");
+	struct json_object *hd = member(rec, "has_disability");
+	struct json_object *info = member(rec, "disability_info");
+
+	if (json_object_is_type(st, json_type_string) && json_object_get_string_len(st) > 0)
+		return strcasecmp(json_object_get_string(st), "approved") == 0;
+	if (json_object_is_type(hd, json_type_boolean))
+		return json_object_get_boolean(hd);
+	for (size_t i = 0; json_object_is_type(info, json_type_array) &&
+		 i < json_object_array_length(info); i++)
+	{
+		struct json_object *sev = member(json_object_array_get_idx(info, i), "functional_severity");
+
+		if (json_object_is_type(sev, json_type_int) && json_object_get_int64(sev) >= 3)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * EnrolledRequest / DisabledRequest: message.<kind>_criteria, one object
+ * (per the spec) or an array; or message.<kind>_request[] items carrying
+ * reference_id, timestamp and <kind>_criteria, like search_request.
+ */
+static void
+handle_yesno(const request *rq, struct json_object *env, bool enrolled, reply *r)
+{
+	struct json_object *hdr = member(env, "header");
+	struct json_object *msg = member(env, "message");
+	const char *crit_key = enrolled ? "enrolled_criteria" : "disabled_criteria";
+	const char *req_key = enrolled ? "enrolled_request" : "disabled_request";
+	const char *sender = member_str(hdr, "sender_id");
+	const char *txn = member_str(msg, "transaction_id");
+	const char *act = member_str(hdr, "action");
+	struct json_object *list = member(msg, req_key);
+	struct json_object *crit = member(msg, crit_key);
+	size_t		n;
+	long		succ = 0;
+	char		action[64],
+				ts[21],
+				corr[37];
+	dbuf		m;
+
+	if (!json_object_is_type(list, json_type_array))
+		list = NULL;
+	if (list == NULL && !json_object_is_type(crit, json_type_object) &&
+		!json_object_is_type(crit, json_type_array))
+	{
+		char		e[96];
+
+		snprintf(e, sizeof(e), "message.%s (or message.%s[]) is missing", crit_key, req_key);
+		reply_error(r, 400, "err.request.bad", e);
+		STAT_ADD(rejected, 1);
+		return;
+	}
+	n = list ? json_object_array_length(list) :
+		json_object_is_type(crit, json_type_array) ? json_object_array_length(crit) : 1;
+	STAT_ADD(search_requests, 1);
+	STAT_ADD(search_items, n);
+	snprintf(action, sizeof(action), "on-%s", act ? act : "search");
+	if (rq->o->rjct[0])
+	{
+		reject_envelope(rq, action, sender, txn ? txn : "", rq->o->rjct,
+						"rejected by the rjct option", (long) n, r);
+		return;
+	}
+	format_ts(time(NULL), ts);
+	uuid_v4(corr);
+	dbuf_init(&m);
+	dbuf_puts(&m, "{\"correlation_id\":");
+	jw_string(&m, corr);
+	dbuf_printf(&m, ",\"%s_response\":[", enrolled ? "enrolled" : "disabled");
+	for (size_t i = 0; i < n; i++)
+	{
+		struct json_object *item = list ? json_object_array_get_idx(list, i) : NULL;
+		struct json_object *c = list ? member(item, crit_key) :
+			json_object_is_type(crit, json_type_array) ? json_object_array_get_idx(crit, i) : crit;
+		const char *ref = member_str(item, "reference_id");
+		idx_list	hits = {0};
+		char		why[256] = "";
+		const char *code = NULL;
+		bool		yes = false;
+
+		if (ref == NULL)
+			ref = member_str(c, "reference_id");
+		if (ref == NULL)
+			ref = txn ? txn : "";	/* the spec's EnrolledRequest carries no reference_id */
+		if (i)
+			dbuf_putc(&m, ',');
+		if (rq->o->itemrjct[0])
+		{
+			code = rq->o->itemrjct;
+			snprintf(why, sizeof(why), "rejected by the itemrjct option");
+		}
+		else
+		{
+			query_status qs = query_run(rq->view, member_str(c, "query_type"), member(c, "query"),
+										&hits, why, sizeof(why));
+
+			if (qs != Q_OK)
+				code = qs == Q_BAD_FILTER ? "rjct.filter.invalid" : "rjct.search_criteria.invalid";
+			else if (!enrolled && hits.n == 0)
+			{
+				/* not in the DR is not "not disabled": say so */
+				code = "REG-ERR-001";
+				snprintf(why, sizeof(why), "REGISTER_NOT_FOUND: No registrant found");
+			}
+			for (size_t k = 0; code == NULL && k < hits.n && !yes; k++)
+				yes = enrolled ? enrollment_active(rq->view->rec[hits.idx[k]]) :
+					disabled_verdict(rq->view->rec[hits.idx[k]]);
+		}
+		free(hits.idx);
+		dbuf_printf(&m, "{\"%s_status\":", enrolled ? "enrolled" : "disabled");
+		jw_string(&m, code == NULL && yes ? "yes" : "no");
+		dbuf_puts(&m, ",\"reference_id\":");
+		jw_string(&m, ref);
+		dbuf_puts(&m, ",\"status\":");
+		jw_string(&m, code ? "rjct" : "succ");
+		if (code)
+		{
+			dbuf_puts(&m, ",\"status_reason_code\":");
+			jw_string(&m, code);
+			dbuf_puts(&m, ",\"status_reason_message\":");
+			jw_string(&m, why);
+		}
+		dbuf_puts(&m, ",\"timestamp\":");
+		jw_string(&m, ts);
+		dbuf_putc(&m, '}');
+		if (code == NULL)
+			succ++;
+	}
+	dbuf_puts(&m, "],\"transaction_id\":");
+	jw_string(&m, txn ? txn : "");
+	dbuf_putc(&m, '}');
+	{
+		env_out		e = {rq, action, "succ", NULL, NULL, (long) n, succ, sender};
+
+		envelope_finish(&e, &m, r);
+	}
+	dbuf_free(&m);
+}
+
+/* ------------------------------------------------------------------ entry */
+
+void
+handle_registry(const request *rq, reply *r)
+{
+	const opts *o = rq->o;
+	enum
+	{
+		EP_SEARCH, EP_ENROLLED, EP_DISABLED
+	}			ep;
+	struct json_object *env;
+	struct json_tokener *tok;
+	struct json_object *hdr;
+	const char *sender;
+	char		msg[300];
+
+	if (strcmp(rq->endpoint, "/registry/sync/search") == 0)
+		ep = EP_SEARCH;
+	else if (strcmp(rq->endpoint, "/registry/sync/enrolled") == 0 && rq->view->kind == REG_IBR)
+		ep = EP_ENROLLED;
+	else if (strcmp(rq->endpoint, "/registry/sync/disabled") == 0 && rq->view->kind == REG_DR)
+		ep = EP_DISABLED;
+	else
+	{
+		reply_error(r, 404, "err.request.not_found", "no such registry endpoint");
+		return;
+	}
+	if (strcmp(rq->method, "POST") != 0)
+	{
+		reply_error(r, 405, "err.request.bad", "use POST");
+		return;
+	}
+	if (!o->noauth && !auth_check_bearer(rq->authorization))
+	{
+		reply_error(r, 401, "err.auth.invalid",
+					rq->authorization ? "Invalid or expired Bearer token" : "Missing Authorization header");
+		r->www_auth = true;
+		STAT_ADD(rejected, 1);
+		return;
+	}
+	tok = json_tokener_new();
+	env = tok ? json_tokener_parse_ex(tok, rq->body ? rq->body : "", (int) rq->len) : NULL;
+	/* the whole body must be one JSON value: trailing bytes are an error too */
+	if (env && json_tokener_get_parse_end(tok) != rq->len)
+	{
+		json_object_put(env);
+		env = NULL;
+	}
+	json_tokener_free(tok);
+	hdr = member(env, "header");
+	if (env == NULL || !json_object_is_type(env, json_type_object) ||
+		!json_object_is_type(hdr, json_type_object) ||
+		!json_object_is_type(member(env, "message"), json_type_object))
+	{
+		reply_error(r, 400, "err.request.bad",
+					env ? "the body must be a DCI envelope {signature, header, message}" :
+					"the body is not valid JSON");
+		json_object_put(env);
+		STAT_ADD(rejected, 1);
+		return;
+	}
+	sender = member_str(hdr, "sender_id");
+	if (sender == NULL || *sender == '\0')
+	{
+		reply_error(r, 400, "err.request.bad", "Missing sender_id in message header");
+		json_object_put(env);
+		STAT_ADD(rejected, 1);
+		return;
+	}
+	if (!o->nosig)
+	{
+		sig_check	c = verify_request(env, rq->body, rq->len, o->lax, msg, sizeof(msg));
+
+		if (c != SIG_OK)
+		{
+			STAT_ADD(rejected, 1);
+			if (o->sigrjct)
+			{
+				const char *act = member_str(hdr, "action");
+				char		action[64];
+
+				snprintf(action, sizeof(action), "on-%s", act ? act : "search");
+				reject_envelope(rq, action, sender,
+								member_str(member(env, "message"), "transaction_id") ?: "",
+								sig_check_code(c), msg, 0, r);
+			}
+			else
+				reply_error(r, 401, sig_check_code(c), msg);	/* OpenSPP: HTTP 401 */
+			json_object_put(env);
+			return;
+		}
+	}
+	if (ep == EP_SEARCH)
+		handle_search(rq, env, r);
+	else
+		handle_yesno(rq, env, ep == EP_ENROLLED, r);
+	json_object_put(env);
+}
