@@ -50,11 +50,12 @@ INSERT INTO mis.application VALUES
     ('BR-1999-9999', 'number copied from a hand-written note');
 -- ... and every child born in 2025, as the civil registry lists them
 INSERT INTO mis.application
-SELECT rec #>> '{identifier,0,identifier_value}', 'outreach list 2025'
+SELECT jsonb_path_query_first(rec, '$.identifier[*] ? (@.identifier_type == "BRN").identifier_value') #>> '{}',
+       'outreach list 2025'
   FROM dci_records(dci_search_by_date_range('crvs_main', 'birth_date', '2025-01-01', '2025-12-31',
-                                            page_size => 20)) rec
- WHERE rec #>> '{identifier,0,identifier_type}' = 'BRN'
- LIMIT 8;
+                                            all_pages => true)) rec
+ ORDER BY rec ->> 'birth_date'
+ LIMIT 6;
 
 \echo
 \echo '== Enrolling applications: each insert is checked by the trigger'
@@ -97,8 +98,13 @@ SELECT p.uin AS "UIN", p.name,
 \echo
 \echo '== Monthly job: suspend beneficiaries the civil registry records as deceased (one batch call)'
 CREATE TABLE mis.beneficiary (uin text PRIMARY KEY, status text NOT NULL DEFAULT 'active', status_reason text);
+-- the pension roll: everyone the civil registry lists as born before 1970, and two
+-- UINs that were typed in wrong
 INSERT INTO mis.beneficiary (uin)
-SELECT (1000000000 + g)::text FROM generate_series(1, 400) g;
+SELECT DISTINCT jsonb_path_query_first(rec, '$.identifier[*] ? (@.identifier_type == "UIN").identifier_value') #>> '{}'
+  FROM dci_records(dci_search_by_date_range('crvs_main', 'birth_date', '1900-01-01', '1969-12-31',
+                                            all_pages => true)) rec;
+INSERT INTO mis.beneficiary (uin) VALUES ('1000009998'), ('1000009999');
 WITH v AS (
     SELECT * FROM dci_verify_birth_batch('UIN', ARRAY(SELECT uin FROM mis.beneficiary WHERE status = 'active'))
 )
