@@ -45,6 +45,10 @@ SELECT identifier_value, (result).is_duplicate, (result).matched_programs, statu
   FROM dci_check_duplication_batch('UIN', ARRAY['1000000042', '1000000100', '1000009999', 'RJCT-1'],
                                    exclude_program => 'CG-001') ORDER BY 1;
 
+-- the generic form: the raw records of each identifier
+SELECT identifier_value, jsonb_array_length(records) AS records, status, error
+  FROM dci_search_by_id_batch('crvs_main', 'BRN', ARRAY['BR-DUP-0001', 'BR-2024-0042', 'BR-1999-9999']) ORDER BY 1;
+
 -- statement_timeout stops a batch with every envelope in flight
 \set VERBOSITY sqlstate
 SET statement_timeout = '300ms';
@@ -52,3 +56,21 @@ SELECT count(*) FROM dci_verify_birth_batch('UIN', ARRAY['1', '2', '3'], 'f_dela
 RESET statement_timeout;
 \set VERBOSITY terse
 SELECT count(*) FROM dci_verify_birth_batch('UIN', ARRAY['1000000042']);
+
+-- the response cache (off by default): a repeated identifier is answered
+-- from memory; failures are never cached; a config change empties it
+SET dci.cache_ttl = '60s';
+SELECT requests AS r0, cache_hits AS h0 FROM dci_stats() \gset
+SELECT count(*) FROM dci_verify_birth_batch('UIN', ARRAY['1000000042', '1000000007', '1000009999']);
+SELECT count(*) FROM dci_verify_birth_batch('UIN', ARRAY['1000000042', '1000000007', '1000009999', '1000000008']);
+SELECT (dci_verify_birth('UIN', '1000000042')).given_name, dci_verify_birth('UIN', '1000009999') IS NULL AS not_found;
+SELECT requests - :r0 AS requests, cache_hits - :h0 AS cache_hits FROM dci_stats();
+SELECT requests AS r0 FROM dci_stats() \gset
+SELECT status, count(*) FROM dci_verify_birth_batch('UIN', ARRAY['1000000042'], 'f_500') GROUP BY 1;
+SELECT status, count(*) FROM dci_verify_birth_batch('UIN', ARRAY['1000000042'], 'f_500') GROUP BY 1;
+SELECT requests - :r0 AS failures_asked_again FROM dci_stats();
+UPDATE dci.data_source SET timeout_seconds = timeout_seconds WHERE code = 'crvs_main';
+SELECT requests AS r0 FROM dci_stats() \gset
+SELECT (dci_verify_birth('UIN', '1000000042')).given_name;
+SELECT requests - :r0 AS requests_after_config_change FROM dci_stats();
+RESET dci.cache_ttl;

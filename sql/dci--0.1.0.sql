@@ -130,10 +130,10 @@ COMMENT ON FUNCTION dci_clear_token_cache(text) IS
 'Forgets cached OAuth2 tokens (of one source, or all): the next call fetches a new one';
 
 CREATE FUNCTION dci_stats(OUT requests bigint, OUT connections_opened bigint,
-                          OUT token_fetches bigint, OUT retries_401 bigint)
+                          OUT token_fetches bigint, OUT retries_401 bigint, OUT cache_hits bigint)
 RETURNS record AS 'MODULE_PATHNAME', 'dci_stats' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION dci_stats() IS
-'This backend''s counters: HTTP requests sent, TCP connections opened, token fetches, 401 retries';
+'This backend''s counters: HTTP requests sent, TCP connections opened, token fetches, 401 retries, response cache hits';
 
 ------------------------------------------------------------------------------
 -- Keys
@@ -302,6 +302,13 @@ RETURNS TABLE (identifier_value text, record dci.birth_record, status text, erro
 AS 'MODULE_PATHNAME', 'dci_verify_birth_batch' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dci_verify_birth_batch(text, text[], text, boolean) IS
 'dci_verify_birth over an array: status found, not_found or failed (with error) per identifier';
+
+CREATE FUNCTION dci_search_by_id_batch(source text, identifier_type text, identifier_values text[],
+                                       strict boolean DEFAULT false)
+RETURNS TABLE (identifier_value text, records jsonb, status text, error text)
+AS 'MODULE_PATHNAME', 'dci_search_by_id_batch' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION dci_search_by_id_batch(text, text, text[], boolean) IS
+'dci_search_by_id over an array: the records of each identifier as a jsonb array, with a status and an error';
 
 CREATE FUNCTION dci_disability_status_batch(identifier_type text, identifier_values text[],
                                             source text DEFAULT 'dr_main', strict boolean DEFAULT false)

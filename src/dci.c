@@ -92,6 +92,15 @@ _PG_init(void)
 							"Envelopes a batch function keeps in flight at once.",
 							NULL, &dci_batch_concurrency, 4, 1, 64,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("dci.cache_ttl",
+							"Seconds a lookup answer is reused by this backend (0: no response cache).",
+							"Only found and not-found answers are cached, never failures.",
+							&dci_cache_ttl, 0, 0, 86400,
+							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("dci.cache_max_entries",
+							"Most answers the response cache holds before it is emptied.",
+							NULL, &dci_cache_max_entries, 100000, 1, 10000000,
+							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("dci.ca_file",
 							   "CA bundle used to verify registries' TLS certificates (default: the system's).",
 							   NULL, &dci_ca_file, "",
@@ -118,8 +127,8 @@ Datum
 dci_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[4];
-	bool		nulls[4] = {false, false, false, false};
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -127,5 +136,6 @@ dci_stats(PG_FUNCTION_ARGS)
 	values[1] = Int64GetDatum(dci_http_connections_opened());
 	values[2] = Int64GetDatum(dci_stats_counters.token_fetches);
 	values[3] = Int64GetDatum(dci_stats_counters.retries_401);
+	values[4] = Int64GetDatum(dci_stats_counters.cache_hits);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }

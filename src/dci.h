@@ -148,6 +148,9 @@ typedef void (*dci_lookup_cb) (void *arg, const char *value, int count,
 							   int sqlstate, const char *error);
 
 extern int	dci_batch_concurrency;
+extern int	dci_cache_ttl;
+extern int	dci_cache_max_entries;
+extern void dci_lookup_cache_reset(void);
 extern void dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 					   const char **values, int n, dci_lookup_cb cb, void *arg);
 extern const char *dci_outcome_name(dci_outcome o);
@@ -203,6 +206,7 @@ typedef struct dci_counters
 	int64		requests;
 	int64		token_fetches;
 	int64		retries_401;
+	int64		cache_hits;
 } dci_counters;
 extern dci_counters dci_stats_counters;
 

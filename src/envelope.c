@@ -544,6 +544,18 @@ dci_response_single_item(const dci_response *r)
 	return json_object_array_length(r->items) == 1 ? json_object_array_get_idx(r->items, 0) : NULL;
 }
 
+json_object *
+dci_json_parse(const char *text)
+{
+	return json_tokener_parse(text);
+}
+
+void
+dci_json_put(json_object *o)
+{
+	json_object_put(o);
+}
+
 const char *
 dci_json_text(json_object *o)
 {

@@ -125,6 +125,9 @@ struct json_object *dci_response_item(const dci_response *r, const char *referen
 struct json_object *dci_response_first(const dci_response *r, const char *member);
 /* The only item of a response that has exactly one (whatever its reference_id). */
 struct json_object *dci_response_single_item(const dci_response *r);
+/* Parse JSON text into a json-c value (NULL on error); release with dci_json_put. */
+struct json_object *dci_json_parse(const char *text);
+void		dci_json_put(struct json_object *o);
 /* JSON text of a json-c value; owned by the value. */
 const char *dci_json_text(struct json_object *o);
 /* Status, reason code of an item (NULL when absent). */

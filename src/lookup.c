@@ -9,6 +9,8 @@
  */
 #include "postgres.h"
 
+#include <time.h>
+
 #include "common/hashfn.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
@@ -17,6 +19,25 @@
 #include "dci.h"
 
 int			dci_batch_concurrency = 4;
+int			dci_cache_ttl = 0;
+int			dci_cache_max_entries = 100000;
+
+/*
+ * The optional response cache (dci.cache_ttl > 0): answers (found or not
+ * found, never failures) per source, identifier type and value, kept for
+ * cache_ttl seconds in this backend.  Dropped whole on any config change
+ * and when it reaches dci.cache_max_entries, so it never grows unbounded.
+ */
+typedef struct cache_entry
+{
+	char	   *key;			/* hash key: "source\x1ftype\x1fvalue", in cache_cxt */
+	time_t		expires;
+	dci_outcome outcome;
+	char	   *records;		/* JSON text of reg_records, NULL when not found */
+} cache_entry;
+
+static HTAB *cache = NULL;
+static MemoryContext cache_cxt = NULL;
 
 typedef struct value_entry
 {
@@ -34,6 +55,95 @@ static int
 value_match(const void *a, const void *b, Size keysize)
 {
 	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+void
+dci_lookup_cache_reset(void)
+{
+	if (cache_cxt)
+		MemoryContextReset(cache_cxt);
+	cache = NULL;
+}
+
+static char *
+cache_key(dci_source *src, const dci_lookup_spec *spec, const char *value)
+{
+	return psprintf("%s\x1f%s\x1f%s\x1f%s", src->code, spec->identifier_type,
+					spec->reg_event_type ? spec->reg_event_type : "", value);
+}
+
+static cache_entry *
+cache_find(const char *key)
+{
+	cache_entry *e;
+
+	if (cache == NULL || dci_cache_ttl <= 0)
+		return NULL;
+	e = hash_search(cache, &key, HASH_FIND, NULL);
+	if (e && e->expires <= time(NULL))
+	{
+		hash_search(cache, &key, HASH_REMOVE, NULL);
+		return NULL;
+	}
+	return e;
+}
+
+static void
+cache_store(const char *key, dci_outcome outcome, struct json_object *records)
+{
+	HASHCTL		ctl;
+	MemoryContext old;
+	cache_entry *e;
+	bool		found;
+	char	   *k;
+
+	if (dci_cache_ttl <= 0 || (outcome != DCI_FOUND && outcome != DCI_NOT_FOUND))
+		return;
+	if (cache_cxt == NULL)
+		cache_cxt = AllocSetContextCreate(TopMemoryContext, "dci response cache", ALLOCSET_DEFAULT_SIZES);
+	if (cache != NULL && hash_get_num_entries(cache) >= dci_cache_max_entries)
+		dci_lookup_cache_reset();
+	old = MemoryContextSwitchTo(cache_cxt);
+	if (cache == NULL)
+	{
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(char *);
+		ctl.entrysize = sizeof(cache_entry);
+		ctl.hash = value_hash;
+		ctl.match = value_match;
+		ctl.hcxt = cache_cxt;
+		cache = hash_create("dci response cache", 1024, &ctl,
+							HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	}
+	k = pstrdup(key);
+	e = hash_search(cache, &k, HASH_ENTER, &found);
+	if (found)
+	{
+		if (e->records)
+			pfree(e->records);
+		pfree(k);
+	}
+	e->expires = time(NULL) + dci_cache_ttl;
+	e->outcome = outcome;
+	e->records = (outcome == DCI_FOUND && records) ? pstrdup(dci_json_text(records)) : NULL;
+	MemoryContextSwitchTo(old);
+}
+
+/* Answer a cached value through the callback. */
+static void
+cache_answer(cache_entry *e, const char *value, int count, dci_lookup_cb cb, void *arg)
+{
+	struct json_object *records = e->records ? dci_json_parse(e->records) : NULL;
+
+	PG_TRY();
+	{
+		cb(arg, value, count, e->outcome, records, 0, NULL);
+	}
+	PG_FINALLY();
+	{
+		dci_json_put(records);
+	}
+	PG_END_TRY();
 }
 
 /*
@@ -146,6 +256,30 @@ dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 		counts[i] = ((value_entry *) hash_search(seen, &uniq[i], HASH_FIND, NULL))->count;
 	hash_destroy(seen);
 
+	/* answers still in the response cache need no request */
+	if (dci_cache_ttl > 0)
+	{
+		int			kept = 0;
+
+		for (int i = 0; i < nuniq; i++)
+		{
+			char	   *key = cache_key(src, spec, uniq[i]);
+			cache_entry *e = cache_find(key);
+
+			pfree(key);
+			if (e)
+			{
+				dci_stats_counters.cache_hits++;
+				cache_answer(e, uniq[i], counts[i], cb, arg);
+				continue;
+			}
+			uniq[kept] = uniq[i];
+			counts[kept] = counts[i];
+			kept++;
+		}
+		nuniq = kept;
+	}
+
 	wavecxt = AllocSetContextCreate(CurrentMemoryContext, "dci lookup wave",
 									ALLOCSET_DEFAULT_SIZES);
 	for (int start = 0; start < nuniq;)
@@ -196,6 +330,8 @@ dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 
 				if (sqlstate == 0)
 					outcome = dci_item_outcome(ex[e], k, nitems[e], &records, &error, &sqlstate);
+				if (dci_cache_ttl > 0)
+					cache_store(cache_key(src, spec, uniq[first[e] + k]), outcome, records);
 				MemoryContextSwitchTo(callercxt);
 				cb(arg, uniq[first[e] + k], counts[first[e] + k], outcome, records,
 				   sqlstate, error);

@@ -32,6 +32,7 @@
 PG_FUNCTION_INFO_V1(dci_search);
 PG_FUNCTION_INFO_V1(dci_search_by_id);
 PG_FUNCTION_INFO_V1(dci_test_connection);
+PG_FUNCTION_INFO_V1(dci_search_by_id_batch);
 
 /* Frees the malloc'd parts of an exchange when its memory context goes. */
 static void
@@ -654,4 +655,37 @@ dci_test_connection(PG_FUNCTION_ARGS)
 	values[3] = Float8GetDatum(INSTR_TIME_GET_MILLISEC(elapsed));
 	values[4] = CStringGetTextDatum(message ? message : "");
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+/* dci_search_by_id_batch: the raw records of each identifier, as a jsonb array. */
+static bool
+map_records(dci_source *src, struct json_object *records, TupleDesc rectype,
+			void *extra, Datum *out, bool *isnull, char **error, int *sqlstate)
+{
+	StringInfoData buf;
+	size_t		n = dci_records_len(records);
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '[');
+	for (size_t i = 0; i < n; i++)
+	{
+		if (i > 0)
+			appendStringInfoChar(&buf, ',');
+		appendStringInfoString(&buf, dci_json_text(dci_records_get(records, i)));
+	}
+	appendStringInfoChar(&buf, ']');
+	*out = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+	*isnull = false;
+	return true;
+}
+
+static const dci_lookup_kind records_kind = {"", NULL, map_records, false};
+
+Datum
+dci_search_by_id_batch(PG_FUNCTION_ARGS)
+{
+	dci_lookup_batch(fcinfo, &records_kind, text_to_cstring(PG_GETARG_TEXT_PP(0)),
+					 text_to_cstring(PG_GETARG_TEXT_PP(1)), PG_GETARG_ARRAYTYPE_P(2),
+					 PG_GETARG_BOOL(3), NULL);
+	return (Datum) 0;
 }

@@ -68,6 +68,7 @@ reset_cache(void)
 	source_cache = NULL;
 	cache_valid = true;
 	dci_auth_forget_all();
+	dci_lookup_cache_reset();
 }
 
 static void
