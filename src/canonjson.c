@@ -10,10 +10,8 @@
  */
 #include "canonjson.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +84,11 @@ set_err(char *err, size_t errlen, const char *msg)
 static cj_node *
 new_node(cj_type t)
 {
-	return calloc(1, sizeof(cj_node));
+	cj_node    *n = calloc(1, sizeof(cj_node));
+
+	if (n != NULL)
+		n->type = t;
+	return n;
 }
 
 void
@@ -443,7 +445,6 @@ parse_number(cj_parser *ps)
 	n = new_node(CJ_NUMBER);
 	if (n == NULL)
 		goto oom;
-	n->type = CJ_NUMBER;
 	n->slen = ps->p - s;
 	n->s = malloc(n->slen + 1);
 	if (n->s == NULL)
@@ -482,7 +483,6 @@ parse_array(cj_parser *ps, int depth)
 		perr(ps, "out of memory");
 		return NULL;
 	}
-	n->type = CJ_ARRAY;
 	ps->p++;					/* '[' */
 	skip_ws(ps);
 	if (ps->p < ps->end && *ps->p == ']')
@@ -548,7 +548,6 @@ parse_object(cj_parser *ps, int depth)
 		perr(ps, "out of memory");
 		return NULL;
 	}
-	n->type = CJ_OBJECT;
 	ps->p++;					/* '{' */
 	skip_ws(ps);
 	if (ps->p < ps->end && *ps->p == '}')
@@ -656,7 +655,6 @@ parse_value(cj_parser *ps, int depth)
 				perr(ps, "out of memory");
 				return NULL;
 			}
-			n->type = CJ_STRING;
 			n->s = parse_string_raw(ps, &n->slen);
 			if (n->s == NULL)
 			{
@@ -687,7 +685,6 @@ parse_value(cj_parser *ps, int depth)
 					perr(ps, "out of memory");
 					return NULL;
 				}
-				n->type = t;
 				return n;
 			}
 		default:
@@ -966,17 +963,13 @@ shortest_digits(double x, char *digits, size_t dsize, int *exp10)
 			ok[k] = bump_digits(cand[k], &cexp[k], k == 0 ? 1 : -1, sizeof(cand[k])) == 0 &&
 				digits_to_double(cand[k], cexp[k], neg) == x;
 		}
+		/*
+		 * Both cannot read back as x: the rounding interval is convex, so the
+		 * nearest candidate between them would have too.
+		 */
 		if (ok[0] || ok[1])
 		{
 			k = ok[0] ? 0 : 1;
-			if (ok[0] && ok[1])
-			{
-				/* both read back as x: take the nearer (cannot really happen) */
-				long double d0 = fabsl((long double) strtod(buf, NULL) - 0.0L);
-
-				(void) d0;
-				k = 0;
-			}
 			snprintf(digits, dsize, "%s", cand[k]);
 			*exp10 = cexp[k];
 			return 0;
@@ -1105,7 +1098,6 @@ number_to_double(const char *s, size_t len, double *out)
 			exp = -exp;
 	}
 	dbuf_printf(&b, "e%ld", exp - fracdigits);
-	errno = 0;
 	*out = strtod(b.data, NULL);
 	dbuf_free(&b);
 	return 0;
@@ -1262,9 +1254,9 @@ cj_canonical(const cj_node *n, dbuf *out)
 }
 
 /* Defaults of OpenSPP's header models (spp_dci/schemas/envelope.py). */
-static const cj_node default_version = {CJ_STRING, (char *) "1.0.0", 5};
-static const cj_node default_false = {CJ_FALSE};
-static const cj_node default_zero = {CJ_NUMBER, (char *) "0", 1};
+static const cj_node default_version = {.type = CJ_STRING, .s = (char *) "1.0.0", .slen = 5};
+static const cj_node default_false = {.type = CJ_FALSE};
+static const cj_node default_zero = {.type = CJ_NUMBER, .s = (char *) "0", .slen = 1};
 
 static int
 emit_normalized_header(const cj_node *h, dbuf *out)

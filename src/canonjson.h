@@ -55,7 +55,9 @@ int			cj_canonical(const cj_node *n, dbuf *out);
  * emitted as JSON null).  With normalize_header, the header is first made the
  * way OpenSPP's model re-serializes a response header before signing it:
  * members whose value is null are dropped and absent defaults are added
- * ("version": "1.0.0", "is_msg_encrypted": false).
+ * ("version": "1.0.0", "total_count": 0, "is_msg_encrypted": false, and
+ * "completed_count": 0 in a header with a status), as spp_dci's
+ * DCIMessageHeader / DCICallbackHeader models fill them.
  */
 int			cj_canonical_envelope(const cj_node *header, const cj_node *message,
 								  int normalize_header, dbuf *out);

@@ -36,6 +36,7 @@ dbuf_reserve(dbuf *b, size_t extra)
 		return -1;
 	b->data = p;
 	b->cap = cap;
+	b->data[b->len] = '\0';	/* keep the NUL promise of dbuf.h on a new buffer */
 	return 0;
 }
 

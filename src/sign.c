@@ -107,6 +107,8 @@ dci_b64_encode(const unsigned char *in, size_t len, int url, dbuf *out)
 
 	if (len > ((size_t) -1) / 2 || dbuf_reserve(out, (len + 2) / 3 * 4) != 0)
 		return -1;
+	/* dbuf_reserve does not terminate a fresh buffer; empty input writes nothing */
+	out->data[out->len] = '\0';
 	for (i = 0; i + 3 <= len; i += 3)
 	{
 		unsigned long v = ((unsigned long) in[i] << 16) | ((unsigned long) in[i + 1] << 8) | in[i + 2];

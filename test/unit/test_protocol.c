@@ -3,7 +3,11 @@
  * canonical JSON and signatures against independent vectors, envelopes,
  * response parsing and verification, and record mapping (test_records.c).
  *
- * Usage: test_protocol <vectors-dir>
+ * Usage: test_protocol <vectors-dir> [test-function-name...]
+ *
+ * To add tests: write a void function making CHECKs (unit.h) and list it
+ * with UNIT_TEST() in the table at the end; tests in another file are
+ * declared below and that file is added to the Makefile rule.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,15 +15,16 @@
 #include <time.h>
 
 #include <json-c/json.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "canonjson.h"
 #include "envelope.h"
 #include "sign.h"
-#include "unit.h"
 
-int			unit_passed = 0;
-int			unit_failed = 0;
-const char *unit_vectors_dir = "test/vectors";
+#define UNIT_MAIN
+#include "unit.h"
 
 /* records tests live in test_records.c */
 void		test_records_dates(void);
@@ -330,6 +335,640 @@ test_canon_negative(void)
 	cj_free(n);
 }
 
+/* ---- canonjson and sign: beyond the vectors ---- */
+
+/* Canonical text of text, or "ERR" when it is refused; caller frees. */
+static char *
+canon_of(const char *text, size_t len)
+{
+	dbuf		out;
+	char		err[256];
+
+	dbuf_init(&out);
+	if (cj_canonicalize(text, len, &out, err, sizeof(err)) != 0)
+	{
+		CHECK(err[0] != '\0', "a refusal says why: %.40s", text);
+		CHECK(out.len == 0, "nothing written on error");
+		dbuf_free(&out);
+		return strdup("ERR");
+	}
+	return dbuf_steal(&out);
+}
+
+#define CANON_IS(in, want) \
+	do { \
+		char	   *got_ = canon_of((in), sizeof(in) - 1); \
+		CHECK(strcmp(got_, (want)) == 0, "canonical of %s\n got %s\nwant %s", #in, got_, (want)); \
+		free(got_); \
+	} while (0)
+
+/* Strict RFC 8259: everything here is refused, with a message, never a crash. */
+static void
+test_canon_strict(void)
+{
+	static const struct
+	{
+		const char *text;
+		size_t		len;
+	}			bad[] = {
+#define B(s) {s, sizeof(s) - 1}
+		B(""), B("   "), B("\xef\xbb\xbf{}"), B("NaN"), B("Infinity"), B("-Infinity"),
+		B("[00]"), B("[-01]"), B("[1.e5]"), B("[.5]"), B("[+1]"), B("[1e]"), B("[1e+]"), B("[0x10]"),
+		B("[1]x"), B("{}}"), B("[] []"), B("\"a\"\"b\""), B("1 2"), B("{\"a\":1}/*c*/"),
+		B("{'a':1}"), B("{a:1}"), B("[\"\t\"]"), B("[\"\n\"]"), B("\"\\u12\""), B("\"\\uZZZZ\""),
+		B("\"\\ud800\""), B("\"\\udbff\\u0041\""), B("\"\\udc00\""), B("\"\\ud800\\ud800\""),
+		B("\"\\ud83d\""), B("\"\xc0\x80\""), B("\"\xc1\xbf\""), B("\"\xe0\x80\x80\""),
+		B("\"\xed\xa0\x80\""), B("\"\xf4\x90\x80\x80\""), B("\"\xf5\x80\x80\x80\""), B("\"\xff\""),
+		B("\"\xc3\""), B("\"\xe2\x82\""), B("\"\x80\""), B("[1,\xc3\xa9]"), B("{\"a\"}"),
+		B("{\"a\":}"), B("{,}"), B("[,1]"), B("tRue"), B("nulll"), B("\"\\a\""), B("[1]\0"),
+		B("\"abc"), B("[\"a\\"),
+#undef B
+	};
+	char		err[256];
+	dbuf		out;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	{
+		dbuf_init(&out);
+		err[0] = '\0';
+		CHECK(cj_canonicalize(bad[i].text, bad[i].len, &out, err, sizeof(err)) != 0 && err[0] != '\0',
+			  "strict: input %zu (%.20s) refused with a message", i, bad[i].text);
+		dbuf_free(&out);
+	}
+	/* messages name the problem */
+	cj_free(cj_parse("\"\\ud800\"", 8, err, sizeof(err)));
+	CHECK(strstr(err, "surrogate") != NULL, "lone surrogate message: %s", err);
+	cj_free(cj_parse("\"\xff\"", 3, err, sizeof(err)));
+	CHECK(strstr(err, "UTF-8") != NULL, "invalid UTF-8 message: %s", err);
+	cj_free(cj_parse("[1] x", 5, err, sizeof(err)));
+	CHECK(strstr(err, "trailing") != NULL && strstr(err, "offset 4") != NULL, "trailing garbage message: %s", err);
+	/* a NULL text or a tiny error buffer is harmless */
+	CHECK(cj_parse(NULL, 0, err, sizeof(err)) == NULL, "NULL text");
+	CHECK(cj_parse("x", 1, err, 1) == NULL && err[0] == '\0', "one-byte error buffer");
+	CHECK(cj_parse("x", 1, NULL, 0) == NULL, "no error buffer");
+}
+
+/* Nesting: 256 levels are fine, 257 and 10000 are refused without recursion trouble. */
+static void
+test_canon_depth(void)
+{
+	size_t		n = 10000;
+	char	   *s = malloc(n * 5 + 2);
+	char		err[256];
+	cj_node    *node;
+	size_t		i,
+				len = 0;
+
+	for (i = 0; i < 256; i++)
+		s[len++] = '[';
+	for (i = 0; i < 256; i++)
+		s[len++] = ']';
+	node = cj_parse(s, len, err, sizeof(err));
+	CHECK(node != NULL, "256 levels accepted: %s", err);
+	cj_free(node);
+	len = 0;
+	for (i = 0; i < 257; i++)
+		s[len++] = '[';
+	for (i = 0; i < 257; i++)
+		s[len++] = ']';
+	CHECK(cj_parse(s, len, err, sizeof(err)) == NULL && strstr(err, "nesting") != NULL, "257 levels refused: %s", err);
+	/* 10000 nested objects, unterminated too */
+	len = 0;
+	for (i = 0; i < n; i++)
+	{
+		memcpy(s + len, "{\"a\":", 5);
+		len += 5;
+	}
+	CHECK(cj_parse(s, len, err, sizeof(err)) == NULL, "10000 nested objects refused");
+	free(s);
+}
+
+/* Numbers as Python prints them; integers verbatim. */
+static void
+test_canon_numbers(void)
+{
+	char	   *big;
+	char	   *got;
+	size_t		i;
+
+	CANON_IS("[0,-0,-7,12345678901234567890123456789,-98765432109876543210]",
+			 "[0,0,-7,12345678901234567890123456789,-98765432109876543210]");
+	CANON_IS("[1.0,-0.0,0.0,1e0,1E0,100e-2,0e10,-0e-10]", "[1.0,-0.0,0.0,1.0,1.0,1.0,0.0,-0.0]");
+	CANON_IS("[0.1,0.2,0.30000000000000004,1.5,2.675,1e22,1e21,123456789.123456789]",
+			 "[0.1,0.2,0.30000000000000004,1.5,2.675,1e+22,1e+21,123456789.12345679]");
+	CANON_IS("[1e16,9999999999999998.0,1e15,123456789012345680.0,0.0001,0.00001,0.000123,1.5e-7]",
+			 "[1e+16,9999999999999998.0,1000000000000000.0,1.2345678901234568e+17,0.0001,1e-05,0.000123,1.5e-07]");
+	CANON_IS("[5e-324,2.2250738585072014e-308,1.7976931348623157e308,4.9e-324,1e-400,-1e-400]",
+			 "[5e-324,2.2250738585072014e-308,1.7976931348623157e+308,5e-324,0.0,-0.0]");
+	CANON_IS("[1e999,-1e999,1E400,123e100000000000000000000]", "[Infinity,-Infinity,Infinity,Infinity]");
+	CANON_IS("[9007199254740993.0,9007199254740993,1.25e+2,1e+100,1.7e-100]",
+			 "[9007199254740992.0,9007199254740993,125.0,1e+100,1.7e-100]");
+	/* 4300 digits are what Python's int() takes; one more is refused */
+	big = malloc(4305);
+	big[0] = '[';
+	for (i = 1; i <= 4300; i++)
+		big[i] = '0' + (i % 9) + 1;
+	big[4301] = ']';
+	got = canon_of(big, 4302);
+	CHECK(got && strlen(got) == 4302 && memcmp(got, big, 4302) == 0, "4300-digit integer verbatim");
+	free(got);
+	big[4301] = '7';
+	big[4302] = ']';
+	got = canon_of(big, 4303);
+	CHECK(strcmp(got, "ERR") == 0, "4301-digit integer refused");
+	free(got);
+	/* a huge non-integer is a double like any other */
+	big[4301] = '.';
+	big[4302] = '5';
+	big[4303] = ']';
+	got = canon_of(big, 4304);
+	CHECK(strcmp(got, "[Infinity]") == 0, "huge float literal: %.30s", got);
+	free(got);
+	free(big);
+}
+
+/* Strings: ensure_ascii escaping, escapes decoded, keys by code point, duplicates. */
+static void
+test_canon_strings(void)
+{
+	cj_node    *n;
+	char		err[256];
+
+	CANON_IS("\"\\u00E9\\/\\b\\f\\n\\r\\t\\\"\\\\\\u001f\\u007f\x7f\"",
+			 "\"\\u00e9/\\b\\f\\n\\r\\t\\\"\\\\\\u001f\\u007f\\u007f\"");
+	CANON_IS("\"a\\u0000b\"", "\"a\\u0000b\"");
+	CANON_IS("\"\xf0\x9f\x98\x80\xe2\x82\xac\xc3\xa9\xef\xbf\xbf\"", "\"\\ud83d\\ude00\\u20ac\\u00e9\\uffff\"");
+	CANON_IS("\"\\uD83D\\uDE00\"", "\"\\ud83d\\ude00\"");
+	CANON_IS("{\"b\":1,\"a\":2,\"b\":3,\"ab\":4,\"\":5,\"B\":6,\"\xc3\xa9\":7,\"\xf0\x9f\x98\x80\":8,\"\xef\xbf\xbf\":9}",
+			 "{\"\":5,\"B\":6,\"a\":2,\"ab\":4,\"b\":3,\"\\u00e9\":7,\"\\uffff\":9,\"\\ud83d\\ude00\":8}");
+	CANON_IS("{\"a\":{\"z\":[],\"y\":{}},\"a\":null}", "{\"a\":null}");
+	CANON_IS(" \t\r\n{ \"k\" :\n[ true , false , null ] }\n", "{\"k\":[true,false,null]}");
+	/* cj_get: the last duplicate, decoded strings, other types */
+	{
+		const char *t = "{\"s\":\"first\",\"s\":\"caf\\u00e9\",\"n\":12,\"o\":{\"x\":\"\\u0041\"},\"z\":null}";
+
+		n = cj_parse(t, strlen(t), err, sizeof(err));
+	}
+	CHECK(n != NULL, "parse for cj_get: %s", err);
+	CHECK(cj_typeof(n) == CJ_OBJECT, "object type");
+	CHECK(cj_string(cj_get(n, "s")) && strcmp(cj_string(cj_get(n, "s")), "caf\xc3\xa9") == 0, "last duplicate, decoded");
+	CHECK(cj_typeof(cj_get(n, "n")) == CJ_NUMBER && cj_string(cj_get(n, "n")) == NULL, "number is no string");
+	CHECK(cj_string(cj_get(cj_get(n, "o"), "x")) && strcmp(cj_string(cj_get(cj_get(n, "o"), "x")), "A") == 0, "nested");
+	CHECK(cj_get(n, "z") != NULL && cj_typeof(cj_get(n, "z")) == CJ_NULL, "explicit null is present");
+	CHECK(cj_get(n, "absent") == NULL && cj_get(cj_get(n, "n"), "x") == NULL && cj_get(NULL, "x") == NULL,
+		  "absent, non-object, NULL");
+	CHECK(cj_typeof(NULL) == CJ_NULL && cj_string(NULL) == NULL, "NULL node");
+	cj_free(n);
+	cj_free(NULL);
+}
+
+/* The envelope emitter and OpenSPP's header normalization. */
+static void
+test_canon_envelope(void)
+{
+	static const char *hdr_text = "{\"status\":\"succ\",\"sender_id\":\"r\",\"sender_uri\":null,\"meta\":null,"
+		"\"message_ts\":\"2025-01-01T00:00:00.123456Z\"}";
+	char		err[256];
+	cj_node    *h = cj_parse(hdr_text, strlen(hdr_text), err, sizeof(err));
+	cj_node    *m = cj_parse("{\"b\":1,\"a\":[1.50]}", 18, err, sizeof(err));
+	static const char *h2_text = "{\"version\":\"2.0.0\",\"is_msg_encrypted\":true,\"total_count\":3,\"x\":null,\"x\":1}";
+	static const char *h3_text = "{\"action\":\"notify\",\"version\":null}";
+	cj_node    *h2 = cj_parse(h2_text, strlen(h2_text), err, sizeof(err));
+	cj_node    *h3 = cj_parse(h3_text, strlen(h3_text), err, sizeof(err));
+	cj_node    *arr = cj_parse("[null]", 6, err, sizeof(err));
+	dbuf		out;
+
+	CHECK(h && m && h2 && h3 && arr, "envelope inputs parse: %s", err);
+	dbuf_init(&out);
+	CHECK(cj_canonical_envelope(h, m, 0, &out) == 0 &&
+		  strcmp(out.data, "{\"header\":{\"message_ts\":\"2025-01-01T00:00:00.123456Z\",\"meta\":null,\"sender_id\":\"r\","
+				 "\"sender_uri\":null,\"status\":\"succ\"},\"message\":{\"a\":[1.5],\"b\":1}}") == 0,
+		  "plain envelope: %s", out.data);
+	dbuf_reset(&out);
+	/* a response header: nulls dropped, model defaults added (completed_count with a status) */
+	CHECK(cj_canonical_envelope(h, m, 1, &out) == 0 &&
+		  strcmp(out.data, "{\"header\":{\"completed_count\":0,\"is_msg_encrypted\":false,"
+				 "\"message_ts\":\"2025-01-01T00:00:00.123456Z\",\"sender_id\":\"r\",\"status\":\"succ\","
+				 "\"total_count\":0,\"version\":\"1.0.0\"},\"message\":{\"a\":[1.5],\"b\":1}}") == 0,
+		  "normalized response header: %s", out.data);
+	dbuf_reset(&out);
+	/* values present are kept; a duplicate's last value decides whether it is null */
+	CHECK(cj_canonical_envelope(h2, NULL, 1, &out) == 0 &&
+		  strcmp(out.data, "{\"header\":{\"is_msg_encrypted\":true,\"total_count\":3,\"version\":\"2.0.0\",\"x\":1},"
+				 "\"message\":null}") == 0, "present values kept: %s", out.data);
+	dbuf_reset(&out);
+	/* no status: no completed_count; an explicit null is dropped, not defaulted */
+	CHECK(cj_canonical_envelope(h3, m, 1, &out) == 0 &&
+		  strcmp(out.data, "{\"header\":{\"action\":\"notify\",\"is_msg_encrypted\":false,\"total_count\":0},"
+				 "\"message\":{\"a\":[1.5],\"b\":1}}") == 0, "request header: %s", out.data);
+	dbuf_reset(&out);
+	CHECK(cj_canonical_envelope(NULL, NULL, 1, &out) == 0 &&
+		  strcmp(out.data, "{\"header\":null,\"message\":null}") == 0, "NULL nodes: %s", out.data);
+	dbuf_reset(&out);
+	CHECK(cj_canonical_envelope(arr, arr, 1, &out) == 0 &&
+		  strcmp(out.data, "{\"header\":[null],\"message\":[null]}") == 0, "non-object header as is: %s", out.data);
+	/* appends */
+	dbuf_reset(&out);
+	dbuf_puts(&out, "X");
+	CHECK(cj_canonical(m, &out) == 0 && strcmp(out.data, "X{\"a\":[1.5],\"b\":1}") == 0, "cj_canonical appends");
+	dbuf_free(&out);
+	cj_free(h);
+	cj_free(h2);
+	cj_free(h3);
+	cj_free(m);
+	cj_free(arr);
+}
+
+static void
+test_base64(void)
+{
+	const unsigned char bytes[] = {0xfb, 0xff, 0xbf, 0x00, 0x10, 0x83, 0xe0};
+	static const char *const bad[] = {"A", "AB=C", "====", "A===", "!!!!", "AB CD", "AB\nCD", "ABC==", "AB=", "ABCDE"};
+	unsigned char *dec;
+	size_t		declen;
+
+	for (size_t len = 0; len <= sizeof(bytes); len++)
+	{
+		for (int url = 0; url <= 1; url++)
+		{
+			dbuf		b;
+
+			dbuf_init(&b);
+			CHECK(dci_b64_encode(bytes, len, url, &b) == 0, "encode");
+			CHECK(len == 0 || strchr(b.data, url ? '+' : '-') == NULL, "alphabet");
+			CHECK(url ? strchr(b.data ? b.data : "", '=') == NULL : b.len % 4 == 0, "padding rule (%zu, url %d)", len, url);
+			CHECK(dci_b64_decode(b.data ? b.data : "", b.len, &dec, &declen) == 0 &&
+				  declen == len && memcmp(dec, bytes, len) == 0, "round trip %zu url %d", len, url);
+			free(dec);
+			dbuf_free(&b);
+		}
+	}
+	/* either alphabet, padding optional */
+	CHECK(dci_b64_decode("-_8", 3, &dec, &declen) == 0 && declen == 2 && dec[0] == 0xfb && dec[1] == 0xff, "url, no pad");
+	free(dec);
+	CHECK(dci_b64_decode("+/8=", 4, &dec, &declen) == 0 && declen == 2 && dec[0] == 0xfb, "std, padded");
+	free(dec);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	{
+		CHECK(dci_b64_decode(bad[i], strlen(bad[i]), &dec, &declen) != 0 && dec == NULL, "bad base64 %s", bad[i]);
+	}
+}
+
+/* Signature field syntax: lenient where peers differ, strict where it matters. */
+static void
+test_sig_fields(void)
+{
+	json_object *root = load_json("dci-ed25519.json");
+	json_object *vs,
+			   *v;
+	char		err[256];
+	char		kid[64];
+	dci_key    *pub = dci_key_load_public(str(root, "public_key_pem"), err, sizeof(err));
+	dci_key    *priv = dci_key_load_private(str(root, "private_key_pem"), err, sizeof(err));
+	long		c = atol(str(root, "created"));
+	long		e = atol(str(root, "expires"));
+	const char *canon;
+	const char *sig;
+	dbuf		f;
+	size_t		clen;
+
+	json_object_object_get_ex(root, "vectors", &vs);
+	v = json_object_array_get_idx(vs, 0);
+	canon = str(v, "canonical");
+	sig = str(v, "signature");
+	clen = strlen(canon);
+	CHECK(pub && priv, "keys");
+	dbuf_init(&f);
+
+#define VERIFY(field, now) dci_sig_verify(pub, (field), canon, clen, (now), 60, kid, sizeof(kid), err, sizeof(err))
+	/* the vector field itself, the kid handed back, the window edges */
+	CHECK(VERIFY(str(v, "signature_field"), c) == DCI_SIG_OK && strcmp(kid, "spmis.example.org|key-1|ed25519") == 0,
+		  "vector field verifies, kid %s", kid);
+	CHECK(VERIFY(str(v, "signature_field"), c - 60) == DCI_SIG_OK, "created within skew");
+	CHECK(VERIFY(str(v, "signature_field"), c - 61) == DCI_SIG_FUTURE, "created beyond skew");
+	CHECK(VERIFY(str(v, "signature_field"), e + 60) == DCI_SIG_OK, "expired within skew");
+	CHECK(VERIFY(str(v, "signature_field"), e + 61) == DCI_SIG_EXPIRED, "expired beyond skew");
+	CHECK(dci_sig_verify(pub, str(v, "signature_field"), canon, clen, c, 60, kid, 6, err, sizeof(err)) == DCI_SIG_OK &&
+		  strcmp(kid, "spmis") == 0, "kid truncated to its buffer");
+	/* other spellings of the same field */
+	dbuf_printf(&f, "Signature: signature=\"%s\",expires=\"%ld\" ,created=%ld,algorithm=\"ED25519\",namespace=dci", sig, e, c);
+	CHECK(VERIFY(f.data, c) == DCI_SIG_OK && kid[0] == '\0', "prefix, any order, unquoted, no kid: %s", err);
+	dbuf_reset(&f);
+	dbuf_printf(&f, "created=\"%ld\", expires=\"%ld\", headers=\"(created)  (expires) digest\", signature=\"%s\", extra=\"x\"",
+				c, e, sig);
+	CHECK(VERIFY(f.data, c) == DCI_SIG_OK, "no algorithm, spaced headers, unknown member: %s", err);
+	/* a signature over other times does not verify */
+	dbuf_reset(&f);
+	dbuf_printf(&f, "created=\"%ld\", expires=\"%ld\", signature=\"%s\"", c, e + 1, sig);
+	CHECK(VERIFY(f.data, c) == DCI_SIG_BAD, "changed expires is BAD");
+	/* malformed, each for one reason */
+	{
+		const char *fmts[] = {
+			"created=\"%ld\", expires=\"%ld\", headers=\"(created) digest\", signature=\"%s\"",
+			"created=\"%ld\", expires=\"%ld\", headers=\"digest (created) (expires)\", signature=\"%s\"",
+			"created=\"%ld\", expires=\"%ld\", algorithm=\"rsa-sha256\", signature=\"%s\"",
+			"created=\"%ld\", expires=\"%ld\", signature=\"%s\", signature=\"AAAA\"",
+			"created=\"%ld\" expires=\"%ld\" signature=\"%s\"",
+			"created=\"-%ld\", expires=\"%ld\", signature=\"%s\"",
+			"created=\"%ld\", expires=\"1%ld0000000000000\", signature=\"%s\"",
+			"created=\"%ld\", expires=\"%ld\", signature=\"%s==\"",
+			"created=\"%ld\", expires=\"%ld\", signature=\"!%s\"",
+			"created=\"%ld\", expires=\"%ld\", signature=\"%.40s\"",
+			"created=\"%ld\", expires=\"%ld\", sig=\"%s\"",
+			"created=\"%ld\", expires=\"%ld\", signature=\"%s",
+			"created=\"%ld\", =\"%ld\", signature=\"%s\"",
+		};
+
+		for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++)
+		{
+			dbuf_reset(&f);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+			dbuf_printf(&f, fmts[i], c, e, sig);
+#pragma GCC diagnostic pop
+			CHECK(VERIFY(f.data, c) == DCI_SIG_MALFORMED, "malformed field %zu: %s", i, f.data);
+		}
+	}
+	dbuf_reset(&f);
+	dbuf_printf(&f, "created=\"%ld\", expires=\"%ld\", signature=\"%s\"", e, c, sig);
+	CHECK(VERIFY(f.data, c) == DCI_SIG_MALFORMED, "expires before created");
+	CHECK(VERIFY("", c) == DCI_SIG_MALFORMED, "empty field");
+	CHECK(VERIFY("   ,, ", c) == DCI_SIG_MALFORMED, "blank field");
+	CHECK(VERIFY("Signature:", c) == DCI_SIG_MALFORMED, "prefix only");
+	CHECK(VERIFY(NULL, c) == DCI_SIG_MISSING, "NULL field");
+#undef VERIFY
+	/* the wrong kind of key */
+	{
+		char	   *rpem = load_text("rs256-test-key.pem");
+		dci_key    *rsa = dci_key_load_private(rpem, err, sizeof(err));
+
+		CHECK(dci_sig_verify(rsa, str(v, "signature_field"), canon, clen, c, 60, NULL, 0, err, sizeof(err)) == DCI_SIG_ERROR,
+			  "RSA key cannot verify dci-ed25519");
+		dbuf_reset(&f);
+		CHECK(dci_sig_sign(rsa, "k", canon, clen, c, e, &f, err, sizeof(err)) != 0 && f.len == 0,
+			  "RSA key cannot sign dci-ed25519");
+		CHECK(dci_sig_sign(pub, "k", canon, clen, c, e, &f, err, sizeof(err)) != 0 && f.len == 0,
+			  "a public key cannot sign");
+		dci_key_free(rsa);
+		free(rpem);
+	}
+	/* kid that would break the field, times out of order */
+	CHECK(dci_sig_sign(priv, "a\"b", canon, clen, c, e, &f, err, sizeof(err)) != 0, "quote in kid refused");
+	CHECK(dci_sig_sign(priv, "", canon, clen, c, e, &f, err, sizeof(err)) != 0, "empty kid refused");
+	CHECK(dci_sig_sign(priv, "k", canon, clen, e, c, &f, err, sizeof(err)) != 0 && f.len == 0, "expires < created refused");
+	/* field_out is appended to */
+	dbuf_puts(&f, "X");
+	CHECK(dci_sig_sign(priv, "k", canon, clen, c, e, &f, err, sizeof(err)) == 0 &&
+		  strncmp(f.data, "Xnamespace=\"dci\", kidId=\"k\",", 28) == 0, "appends: %.40s", f.data);
+	dbuf_free(&f);
+	dci_key_free(pub);
+	dci_key_free(priv);
+	json_object_put(root);
+}
+
+/* JWKs: exact members, the vector's x, RSA n and e. */
+static void
+test_jwk(void)
+{
+	json_object *root = load_json("dci-ed25519.json");
+	json_object *jroot = load_json("jws-rs256.json");
+	char		err[256];
+	dci_key    *pub = dci_key_load_public(str(root, "public_key_pem"), err, sizeof(err));
+	dci_key    *priv = dci_key_load_private(str(root, "private_key_pem"), err, sizeof(err));
+	dci_key    *rsa = dci_key_load_public(str(jroot, "public_key_pem"), err, sizeof(err));
+	dbuf		out;
+	cj_node    *j;
+	char	   *pem = NULL;
+	unsigned char *n = NULL;
+	size_t		nlen = 0;
+
+	dbuf_init(&out);
+	CHECK(dci_key_jwk(pub, "s|k-1|ed25519", &out, err, sizeof(err)) == 0, "Ed25519 JWK: %s", err);
+	CHECK(strcmp(out.data, "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg\","
+				 "\"kid\":\"s|k-1|ed25519\",\"use\":\"sig\",\"alg\":\"EdDSA\"}") == 0, "Ed25519 JWK text: %s", out.data);
+	j = cj_parse(out.data, out.len, err, sizeof(err));
+	CHECK(j && strcmp(cj_string(cj_get(j, "x")), str(root, "public_key_jwk_x")) == 0, "x is the vector's");
+	cj_free(j);
+	dbuf_reset(&out);
+	CHECK(dci_key_jwk(priv, "q\"\\", &out, err, sizeof(err)) == 0 && strstr(out.data, str(root, "public_key_jwk_x")) &&
+		  strstr(out.data, "\"kid\":\"q\\\"\\\\\""), "JWK of the private key, kid escaped: %s", out.data);
+	dbuf_reset(&out);
+	CHECK(dci_key_jwk(rsa, "spmis-key-1", &out, err, sizeof(err)) == 0, "RSA JWK: %s", err);
+	j = cj_parse(out.data, out.len, err, sizeof(err));
+	CHECK(j && strcmp(cj_string(cj_get(j, "kty")), "RSA") == 0 && strcmp(cj_string(cj_get(j, "e")), "AQAB") == 0 &&
+		  strcmp(cj_string(cj_get(j, "alg")), "RS256") == 0 && strcmp(cj_string(cj_get(j, "use")), "sig") == 0 &&
+		  strcmp(cj_string(cj_get(j, "kid")), "spmis-key-1") == 0, "RSA JWK members: %s", out.data);
+	CHECK(j && strncmp(out.data, "{\"kty\":\"RSA\",\"n\":\"", 18) == 0 &&
+		  dci_b64_decode(cj_string(cj_get(j, "n")), strlen(cj_string(cj_get(j, "n"))), &n, &nlen) == 0 &&
+		  nlen == 256 && n[0] != 0 && strchr(cj_string(cj_get(j, "n")), '=') == NULL, "n: 256 bytes, no leading zero, unpadded");
+	free(n);
+	cj_free(j);
+	dbuf_reset(&out);
+	CHECK(dci_key_jwk(pub, NULL, &out, err, sizeof(err)) == 0 && strstr(out.data, "kid") == NULL, "no kid");
+	/* public PEM of the private key is the vector's */
+	CHECK(dci_key_public_pem(priv, &pem, err, sizeof(err)) == 0 && strcmp(pem, str(root, "public_key_pem")) == 0,
+		  "public PEM of the vector key");
+	free(pem);
+	CHECK(dci_key_algorithm(pub) == DCI_ALG_ED25519 && dci_key_algorithm(rsa) == DCI_ALG_RS256, "algorithms");
+	dbuf_free(&out);
+	dci_key_free(pub);
+	dci_key_free(priv);
+	dci_key_free(rsa);
+	json_object_put(root);
+	json_object_put(jroot);
+}
+
+/* A compact JWS with the given header JSON, payload and signature text. */
+static char *
+jws_of(const char *header, const char *payload, const char *sig)
+{
+	dbuf		b;
+
+	dbuf_init(&b);
+	dci_b64_encode((const unsigned char *) header, strlen(header), 1, &b);
+	dbuf_putc(&b, '.');
+	dci_b64_encode((const unsigned char *) payload, strlen(payload), 1, &b);
+	dbuf_putc(&b, '.');
+	dbuf_puts(&b, sig);
+	return dbuf_steal(&b);
+}
+
+/* JWS: the exact protected header, and what is refused. */
+static void
+test_jws_more(void)
+{
+	json_object *root = load_json("jws-rs256.json");
+	json_object *eroot = load_json("dci-ed25519.json");
+	char	   *pem = load_text("rs256-test-key.pem");
+	char		err[256];
+	dci_key    *priv = dci_key_load_private(pem, err, sizeof(err));
+	dci_key    *pub = dci_key_load_public(str(root, "public_key_pem"), err, sizeof(err));
+	dci_key    *ed = dci_key_load_public(str(eroot, "public_key_pem"), err, sizeof(err));
+	const char *jws = str(root, "jws");
+	const char *sig = strrchr(jws, '.') + 1;
+	dbuf		out,
+				pl;
+	char	   *t;
+	unsigned char *h;
+	size_t		hlen;
+
+	dbuf_init(&out);
+	dbuf_init(&pl);
+	/* the vector's protected header is exactly our form */
+	CHECK(dci_b64_decode(jws, strchr(jws, '.') - jws, &h, &hlen) == 0 &&
+		  hlen == 35 && memcmp(h, "{\"alg\":\"RS256\",\"kid\":\"spmis-key-1\"}", 35) == 0, "vector header bytes");
+	free(h);
+	/* tampered payload: exactly BAD, and nothing handed out */
+	t = strdup(jws);
+	t[strchr(t, '.') - t + 3] = t[strchr(t, '.') - t + 3] == 'x' ? 'y' : 'x';
+	CHECK(dci_jws_verify(pub, t, &pl, err, sizeof(err)) == DCI_SIG_BAD && pl.len == 0, "tampered payload is BAD");
+	free(t);
+	/* other algorithms, even with the real signature */
+	{
+		static const char *const hdrs[] = {"{\"alg\":\"none\"}", "{\"alg\":\"HS256\"}", "{\"alg\":\"rs256\"}",
+		"{\"alg\":\"RS512\"}", "{\"alg\":\"PS256\"}", "{\"alg\":\"RS256\",\"crit\":[\"b64\"],\"b64\":false}"};
+
+		for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++)
+		{
+			t = jws_of(hdrs[i], str(root, "payload"), i == 0 ? "" : sig);
+			CHECK(dci_jws_verify(pub, t, &pl, err, sizeof(err)) == DCI_SIG_BAD && pl.len == 0, "header %s refused", hdrs[i]);
+			free(t);
+		}
+	}
+	/* structure */
+	{
+		static const char *const bad[] = {"", ".", "..", "a.b", "a.b.c.d", "!!.e30.AA", "e30.e30.AA",
+		"WzFd.e30.AA", "eyJ0eXAiOiJKV1QifQ.e30.AA", "eyJhbGciOiJSUzI1NiJ9.e30.A"};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		{
+			dci_sig_result r = dci_jws_verify(pub, bad[i], &pl, err, sizeof(err));
+
+			CHECK(r == DCI_SIG_MALFORMED || r == DCI_SIG_MISSING || r == DCI_SIG_BAD, "bad JWS %zu -> %s", i,
+				  dci_sig_result_name(r));
+			CHECK(r != DCI_SIG_OK && pl.len == 0, "bad JWS %zu not accepted", i);
+		}
+		CHECK(dci_jws_verify(pub, NULL, &pl, err, sizeof(err)) == DCI_SIG_MISSING, "NULL JWS is MISSING");
+		CHECK(dci_jws_verify(pub, "a.b", &pl, err, sizeof(err)) == DCI_SIG_MALFORMED, "two parts MALFORMED");
+	}
+	CHECK(dci_jws_verify(ed, jws, &pl, err, sizeof(err)) == DCI_SIG_ERROR, "Ed25519 key cannot verify RS256");
+	/* kid escaping round trip, no kid, appending */
+	CHECK(dci_jws_sign(priv, "a\"b\\c\n", "{}", 2, &out, err, sizeof(err)) == 0, "sign with odd kid");
+	CHECK(dci_b64_decode(out.data, strchr(out.data, '.') - out.data, &h, &hlen) == 0 &&
+		  hlen == 33 && memcmp(h, "{\"alg\":\"RS256\",\"kid\":\"a\\\"b\\\\c\\n\"}", 33) == 0, "kid escaped in the header");
+	free(h);
+	CHECK(dci_jws_verify(pub, out.data, &pl, err, sizeof(err)) == DCI_SIG_OK && pl.len == 2 && memcmp(pl.data, "{}", 2) == 0,
+		  "odd kid verifies: %s", err);
+	dbuf_reset(&out);
+	CHECK(dci_jws_sign(priv, NULL, "", 0, &out, err, sizeof(err)) == 0 &&
+		  strncmp(out.data, "eyJhbGciOiJSUzI1NiJ9..", 22) == 0, "no kid, empty payload: %.30s", out.data);
+	dbuf_reset(&pl);
+	CHECK(dci_jws_verify(pub, out.data, &pl, err, sizeof(err)) == DCI_SIG_OK && pl.len == 0, "empty payload verifies");
+	dbuf_reset(&out);
+	CHECK(dci_jws_sign(pub, "k", "{}", 2, &out, err, sizeof(err)) != 0 && out.len == 0, "a public key cannot sign");
+	{
+		dci_key    *edp = dci_key_load_private(str(eroot, "private_key_pem"), err, sizeof(err));
+
+		CHECK(dci_jws_sign(edp, "k", "{}", 2, &out, err, sizeof(err)) != 0 && out.len == 0, "Ed25519 cannot sign RS256");
+		dci_key_free(edp);
+	}
+	dbuf_free(&out);
+	dbuf_free(&pl);
+	dci_key_free(priv);
+	dci_key_free(pub);
+	dci_key_free(ed);
+	free(pem);
+	json_object_put(root);
+	json_object_put(eroot);
+}
+
+/* PEM of a test key: SPKI public, or PKCS#8 private (encrypted with pass when given). */
+static char *
+pem_from(EVP_PKEY *pkey, int private, const char *pass)
+{
+	BIO		   *bio = BIO_new(BIO_s_mem());
+	char	   *data;
+	long		n;
+	char	   *s = NULL;
+	int			ok;
+
+	if (bio == NULL || pkey == NULL)
+	{
+		BIO_free(bio);
+		return NULL;
+	}
+	if (!private)
+		ok = PEM_write_bio_PUBKEY(bio, pkey);
+	else if (pass)
+		ok = PEM_write_bio_PKCS8PrivateKey(bio, pkey, EVP_aes_256_cbc(), pass, (int) strlen(pass), NULL, NULL);
+	else
+		ok = PEM_write_bio_PKCS8PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL);
+	n = BIO_get_mem_data(bio, &data);
+	if (ok == 1 && n > 0 && (s = malloc((size_t) n + 1)) != NULL)
+	{
+		memcpy(s, data, (size_t) n);
+		s[n] = '\0';
+	}
+	BIO_free(bio);
+	return s;
+}
+
+/* Key loading refuses what it cannot use, and says so without key bytes. */
+static void
+test_key_loading(void)
+{
+	json_object *root = load_json("dci-ed25519.json");
+	char		err[256];
+	const char *priv_pem = str(root, "private_key_pem");
+	const char *pub_pem = str(root, "public_key_pem");
+	dci_key    *k;
+	char	   *trunc;
+
+	err[0] = '\0';
+	CHECK(dci_key_load_private(pub_pem, err, sizeof(err)) == NULL && err[0], "public PEM is no private key: %s", err);
+	CHECK(dci_key_load_public(priv_pem, err, sizeof(err)) == NULL && err[0], "private PEM is no public key: %s", err);
+	CHECK(dci_key_load_private("", err, sizeof(err)) == NULL && dci_key_load_private(NULL, err, sizeof(err)) == NULL,
+		  "empty and NULL");
+	CHECK(dci_key_load_public("garbage", err, sizeof(err)) == NULL, "garbage public");
+	trunc = strdup(priv_pem);
+	trunc[40] = '\0';
+	CHECK(dci_key_load_private(trunc, err, sizeof(err)) == NULL && strstr(err, "MC4CAQAw") == NULL,
+		  "truncated PEM refused, no key text in the message: %s", err);
+	free(trunc);
+	/* an encrypted key is refused, not prompted for; small RSA and EC keys are refused */
+	{
+		EVP_PKEY   *rsa1024 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) 1024);
+		EVP_PKEY   *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		EVP_PKEY   *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+		char	   *pem;
+
+		CHECK(rsa1024 && ec && ed, "test keys generated");
+		pem = pem_from(ed, 1, "secret");
+		CHECK(pem && strstr(pem, "ENCRYPTED") != NULL, "encrypted PEM made");
+		k = dci_key_load_private(pem, err, sizeof(err));
+		CHECK(k == NULL && err[0], "encrypted key refused: %s", err);
+		dci_key_free(k);
+		free(pem);
+		pem = pem_from(rsa1024, 0, NULL);
+		k = dci_key_load_public(pem, err, sizeof(err));
+		CHECK(k == NULL && strstr(err, "too small") != NULL, "1024-bit RSA refused: %s", err);
+		dci_key_free(k);
+		free(pem);
+		pem = pem_from(ec, 1, NULL);
+		k = dci_key_load_private(pem, err, sizeof(err));
+		CHECK(k == NULL && strstr(err, "unsupported") != NULL, "EC key refused: %s", err);
+		dci_key_free(k);
+		free(pem);
+		EVP_PKEY_free(rsa1024);
+		EVP_PKEY_free(ec);
+		EVP_PKEY_free(ed);
+	}
+	dci_key_free(NULL);
+	CHECK(strcmp(dci_sig_result_name(DCI_SIG_OK), "valid") == 0 &&
+		  strcmp(dci_sig_result_name(DCI_SIG_BAD), "does not verify") == 0, "result names");
+	json_object_put(root);
+}
+
 /* A request envelope: canonical as written, the ten header members, signed correctly. */
 static void
 test_envelope_build(void)
@@ -489,48 +1128,44 @@ test_response_verify(void)
 	json_object_put(root);
 }
 
-static const struct
-{
-	const char *name;
-	void		(*fn) (void);
-}			tests[] = {
-	{"ed25519 vectors", test_ed25519_vectors},
-	{"malformed signature fields", test_malformed_fields},
-	{"jws rs256 vector", test_jws_vector},
-	{"key generation", test_keygen},
-	{"canonical JSON edge cases", test_canon_negative},
-	{"envelope build", test_envelope_build},
-	{"response parse", test_response_parse},
-	{"response verify", test_response_verify},
-	{"records: dates", test_records_dates},
-	{"records: helpers", test_records_helpers},
-	{"records: birth spdci", test_records_birth_spdci},
-	{"records: names", test_records_names},
-	{"records: sex", test_records_sex},
-	{"records: deceased", test_records_deceased},
-	{"records: opencrvs", test_records_opencrvs},
-	{"records: enrollment", test_records_enrollment},
-	{"records: disability status", test_records_disability_status},
-	{"records: WG scores", test_records_wg_scores},
-	{"records: pwd", test_records_pwd},
-	{"records: reg_records", test_records_reg_records},
-	{"records: garbage", test_records_garbage},
-	{"records: random", test_records_random},
-	{"records: huge", test_records_huge},
+static const unit_test tests[] = {
+	UNIT_TEST(test_ed25519_vectors),
+	UNIT_TEST(test_malformed_fields),
+	UNIT_TEST(test_jws_vector),
+	UNIT_TEST(test_keygen),
+	UNIT_TEST(test_canon_negative),
+	UNIT_TEST(test_canon_strict),
+	UNIT_TEST(test_canon_depth),
+	UNIT_TEST(test_canon_numbers),
+	UNIT_TEST(test_canon_strings),
+	UNIT_TEST(test_canon_envelope),
+	UNIT_TEST(test_base64),
+	UNIT_TEST(test_sig_fields),
+	UNIT_TEST(test_jwk),
+	UNIT_TEST(test_jws_more),
+	UNIT_TEST(test_key_loading),
+	UNIT_TEST(test_envelope_build),
+	UNIT_TEST(test_response_parse),
+	UNIT_TEST(test_response_verify),
+	UNIT_TEST(test_records_dates),
+	UNIT_TEST(test_records_helpers),
+	UNIT_TEST(test_records_birth_spdci),
+	UNIT_TEST(test_records_names),
+	UNIT_TEST(test_records_sex),
+	UNIT_TEST(test_records_deceased),
+	UNIT_TEST(test_records_opencrvs),
+	UNIT_TEST(test_records_enrollment),
+	UNIT_TEST(test_records_disability_status),
+	UNIT_TEST(test_records_wg_scores),
+	UNIT_TEST(test_records_pwd),
+	UNIT_TEST(test_records_reg_records),
+	UNIT_TEST(test_records_garbage),
+	UNIT_TEST(test_records_random),
+	UNIT_TEST(test_records_huge),
 };
 
 int
 main(int argc, char **argv)
 {
-	if (argc > 1)
-		unit_vectors_dir = argv[1];
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-	{
-		int			before = unit_failed;
-
-		tests[i].fn();
-		printf("%-32s %s\n", tests[i].name, unit_failed == before ? "ok" : "FAILED");
-	}
-	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
-	return unit_failed ? 1 : 0;
+	return unit_main(tests, sizeof(tests) / sizeof(tests[0]), argc, argv);
 }

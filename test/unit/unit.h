@@ -9,16 +9,21 @@
  *         CHECK(1 + 1 == 2, "arithmetic: got %d", 1 + 1);
  *     }
  *
- * and is listed, with UNIT_TEST(test_something), in the table that the main
- * file (test_protocol.c) hands to unit_main().  Exactly one file defines
- * UNIT_MAIN before including this header; it gets the counters and the
- * runner.  A failed CHECK prints one line, "file:line: CHECK(cond) failed:
- * message"; the run ends with "unit: N passed, M failed".
+ * and is listed, with UNIT_TEST(test_something), in the table that
+ * test_protocol.c hands to unit_main().  Test functions in other files
+ * (test_records.c) include this header too and are declared in, and listed
+ * by, test_protocol.c.  Exactly one file defines UNIT_MAIN before including
+ * this header: it gets the counters and the runner.
+ *
+ * A failed CHECK prints one line, "file:line: CHECK(cond) failed: message";
+ * the run ends with "unit: N passed, M failed".
  */
 #ifndef DCI_UNIT_H
 #define DCI_UNIT_H
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct unit_test
 {
@@ -33,8 +38,23 @@ extern int	unit_failed;
 /* The directory given on the command line (test vectors), or "test/vectors". */
 extern const char *unit_vectors_dir;
 
-void		unit_fail(const char *file, int line, const char *cond, const char *fmt,...)
+static inline void unit_fail(const char *file, int line, const char *cond, const char *fmt,...)
 			__attribute__((format(printf, 4, 5)));
+
+/* Report a failed CHECK: one line on stdout, so it stays in order with the summary. */
+static inline void
+unit_fail(const char *file, int line, const char *cond, const char *fmt,...)
+{
+	va_list		ap;
+
+	unit_failed++;
+	printf("%s:%d: CHECK(%s) failed: ", file, line, cond);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
 
 /* CHECK(cond, printf-format, args...): counts a pass or reports a failure. */
 #define CHECK(cond, ...) \
@@ -52,35 +72,19 @@ char	   *unit_read_file(const char *path, size_t *len);
 const char *unit_vector_path(const char *name);
 
 /*
- * Run the tests (all, or those whose names are given after the vectors
- * directory in argv), print the summary and return the exit status.
+ * Run the tests (all, or those named after the vectors directory on the
+ * command line), print the summary and return the exit status.
  */
 int			unit_main(const unit_test *tests, size_t ntests, int argc, char **argv);
 
 #ifdef UNIT_MAIN
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 int			unit_passed;
 int			unit_failed;
 const char *unit_vectors_dir = "test/vectors";
-
-void
-unit_fail(const char *file, int line, const char *cond, const char *fmt,...)
-{
-	va_list		ap;
-
-	unit_failed++;
-	printf("%s:%d: CHECK(%s) failed: ", file, line, cond);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
 
 char *
 unit_read_file(const char *path, size_t *len)
@@ -101,7 +105,8 @@ unit_read_file(const char *path, size_t *len)
 
 		if (cap - n < 4096)
 		{
-			char	   *nb = realloc(buf, cap ? cap * 2 : 65536);
+			size_t		ncap = cap ? cap * 2 : 65536;
+			char	   *nb = realloc(buf, ncap);
 
 			if (nb == NULL)
 			{
@@ -110,7 +115,7 @@ unit_read_file(const char *path, size_t *len)
 				return NULL;
 			}
 			buf = nb;
-			cap = cap ? cap * 2 : 65536;
+			cap = ncap;
 		}
 		got = fread(buf + n, 1, cap - n - 1, f);
 		n += got;
