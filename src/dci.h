@@ -13,10 +13,16 @@
 #include "access/tupdesc.h"
 #include "fmgr.h"
 #include "utils/array.h"
+#include "utils/hsearch.h"
 
 #include "envelope.h"
 #include "http.h"
 #include "sign.h"
+
+/* PostgreSQL 13: string keys were the default of hash_create */
+#ifndef HASH_STRINGS
+#define HASH_STRINGS 0
+#endif
 
 /* SQLSTATEs of registry outcomes: class DC, documented in the README. */
 #define ERRCODE_DCI_NETWORK			MAKE_SQLSTATE('D','C','0','0','1')

@@ -32,7 +32,9 @@ dci_install_deps() {
 	mkdir -p /etc/postgresql-common
 	[ -f /etc/postgresql-common/createcluster.conf ] ||
 		echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf
-	apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+	# keep our createcluster.conf without asking (no terminal in CI)
+	apt-get install -y -q --no-install-recommends \
+		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
 }
 
 # Build the extension and the test programs, install the extension.
