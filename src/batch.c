@@ -231,3 +231,25 @@ dci_date_datum(const char *iso)
 {
 	return DirectFunctionCall1(date_in, CStringGetDatum(iso));
 }
+
+/*
+ * The SQL function of a single lookup: (identifier_type, identifier_value,
+ * source, ...) -> the kind's value, or NULL when not found.
+ */
+Datum
+dci_lookup_function(FunctionCallInfo fcinfo, const dci_lookup_kind *kind, void *extra)
+{
+	char	   *idtype = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	TupleDesc	td = NULL;
+	bool		isnull;
+	Datum		d;
+
+	/* a composite result needs its descriptor; a scalar one (dci_is_pwd) does not */
+	if (get_call_result_type(fcinfo, NULL, &td) == TYPEFUNC_COMPOSITE)
+		td = BlessTupleDesc(td);
+	d = dci_lookup_one(kind, text_to_cstring(PG_GETARG_TEXT_PP(2)), idtype,
+					   text_to_cstring(PG_GETARG_TEXT_PP(1)), td, extra ? extra : idtype, &isnull);
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(d);
+}

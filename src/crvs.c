@@ -95,18 +95,8 @@ static const dci_lookup_kind birth_kind = {"birth", NULL, map_birth, false};
 Datum
 dci_verify_birth(PG_FUNCTION_ARGS)
 {
-	char	   *idtype = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	TupleDesc	td;
-	bool		isnull;
-	Datum		d;
-
-	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	d = dci_lookup_one(&birth_kind, text_to_cstring(PG_GETARG_TEXT_PP(2)), idtype,
-					   text_to_cstring(PG_GETARG_TEXT_PP(1)), BlessTupleDesc(td), idtype, &isnull);
-	if (isnull)
-		PG_RETURN_NULL();
-	PG_RETURN_DATUM(d);
+	/* extra NULL: the mapper gets the identifier type asked for */
+	return dci_lookup_function(fcinfo, &birth_kind, NULL);
 }
 
 Datum

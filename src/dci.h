@@ -160,6 +160,7 @@ extern void dci_lookup_cache_reset(void);
 extern void dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 					   const char **values, int n, dci_lookup_cb cb, void *arg);
 extern const char *dci_outcome_name(dci_outcome o);
+extern char *dci_idtype_query(const char *type, const char *value);
 extern dci_outcome dci_item_outcome(dci_exchange *ex, int k, int nitems,
 									struct json_object **records,
 									const char **error, int *sqlstate);
@@ -184,6 +185,8 @@ struct dci_lookup_kind
 	bool		map_not_found;	/* also map "not found" (records NULL) to a value */
 };
 
+extern Datum dci_lookup_function(FunctionCallInfo fcinfo, const dci_lookup_kind *kind,
+								 void *extra);
 extern Datum dci_lookup_one(const dci_lookup_kind *kind, const char *source,
 							const char *idtype, const char *value,
 							TupleDesc rectype, void *extra, bool *isnull);

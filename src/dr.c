@@ -76,18 +76,7 @@ static const dci_lookup_kind disability_kind = {"disability", NULL, map_disabili
 Datum
 dci_disability_status(PG_FUNCTION_ARGS)
 {
-	char	   *idtype = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	TupleDesc	td;
-	bool		isnull;
-	Datum		d;
-
-	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	d = dci_lookup_one(&disability_kind, text_to_cstring(PG_GETARG_TEXT_PP(2)), idtype,
-					   text_to_cstring(PG_GETARG_TEXT_PP(1)), BlessTupleDesc(td), NULL, &isnull);
-	if (isnull)
-		PG_RETURN_NULL();
-	PG_RETURN_DATUM(d);
+	return dci_lookup_function(fcinfo, &disability_kind, NULL);
 }
 
 Datum
@@ -131,17 +120,10 @@ Datum
 dci_is_pwd(PG_FUNCTION_ARGS)
 {
 	int			threshold = PG_GETARG_INT32(3);
-	bool		isnull;
-	Datum		d;
 
 	if (threshold < 1 || threshold > 4)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("threshold must be a Washington Group severity from 1 to 4, not %d", threshold)));
-	d = dci_lookup_one(&pwd_kind, text_to_cstring(PG_GETARG_TEXT_PP(2)),
-					   text_to_cstring(PG_GETARG_TEXT_PP(0)), text_to_cstring(PG_GETARG_TEXT_PP(1)),
-					   NULL, &threshold, &isnull);
-	if (isnull)
-		PG_RETURN_NULL();
-	PG_RETURN_DATUM(d);
+	return dci_lookup_function(fcinfo, &pwd_kind, &threshold);
 }

@@ -129,7 +129,7 @@ static const dci_lookup_kind duplication_kind = {"enrollment", NULL, map_duplica
 static Datum
 check_enrolled_endpoint(dci_source *src, const char *idtype, const char *value, TupleDesc td)
 {
-	StringInfoData msg;
+	char	   *msg;
 	char		txn[37];
 	dci_exchange *ex = dci_exchange_new(src);
 	struct json_object *item;
@@ -137,24 +137,12 @@ check_enrolled_endpoint(dci_source *src, const char *idtype, const char *value, 
 	const char *enrolled;
 	Datum		v[3];
 	bool		n[3] = {false, true, false};
-	dbuf		q;
 
 	dci_uuid(txn);
-	dbuf_init(&q);
-	dbuf_puts(&q, "{\"enrolled_criteria\":{\"query\":{\"type\":");
-	dci_json_string(&q, idtype);
-	dbuf_puts(&q, ",\"value\":");
-	dci_json_string(&q, value);
-	dbuf_puts(&q, "},\"query_type\":\"idtype-value\",\"response_entity\":\"Member\"},\"transaction_id\":");
-	dci_json_string(&q, txn);
-	dbuf_putc(&q, '}');
-	if (q.data == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	initStringInfo(&msg);
-	appendStringInfoString(&msg, q.data);
-	dbuf_free(&q);
-
-	dci_exchange_request(src, src->enrolled_url, "search", msg.data, ex);
+	msg = psprintf("{\"enrolled_criteria\":{\"query\":%s,\"query_type\":\"idtype-value\","
+				   "\"response_entity\":\"Member\"},\"transaction_id\":\"%s\"}",
+				   dci_idtype_query(idtype, value), txn);
+	dci_exchange_request(src, src->enrolled_url, "search", msg, ex);
 	if (ex->sqlstate)
 		dci_exchange_raise(ex);
 	item = dci_response_first(&ex->resp, "enrolled_response");
@@ -360,7 +348,6 @@ dci_search_beneficiary(PG_FUNCTION_ARGS)
 	MemoryContext old;
 	int			page_size = Min(Max(src->batch_size, 10), 1000);
 	long		seen = 0;
-	dbuf		q;
 	dci_search_item item;
 
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) || !(rsinfo->allowedModes & SFRM_Materialize))
@@ -374,20 +361,11 @@ dci_search_beneficiary(PG_FUNCTION_ARGS)
 	store = tuplestore_begin_heap(true, false, work_mem);
 	MemoryContextSwitchTo(old);
 
-	dbuf_init(&q);
-	dbuf_puts(&q, "{\"type\":");
-	dci_json_string(&q, idtype);
-	dbuf_puts(&q, ",\"value\":");
-	dci_json_string(&q, value);
-	dbuf_putc(&q, '}');
-	if (q.data == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	memset(&item, 0, sizeof(item));
 	item.query_type = "idtype-value";
-	item.query_json = pstrdup(q.data);
-	item.query_len = q.len;
+	item.query_json = dci_idtype_query(idtype, value);
+	item.query_len = strlen(item.query_json);
 	item.page_size = page_size;
-	dbuf_free(&q);
 
 	for (int page = 1; page <= 10000; page++)
 	{

@@ -196,9 +196,9 @@ dci_item_outcome(dci_exchange *ex, int k, int nitems, struct json_object **recor
 	return dci_records_len(*records) > 0 ? DCI_FOUND : DCI_NOT_FOUND;
 }
 
-/* Build the idtype-value query of one identifier. */
-static char *
-idtype_query(const char *type, const char *value)
+/* The idtype-value query of one identifier, {"type":...,"value":...} (palloc'd). */
+char *
+dci_idtype_query(const char *type, const char *value)
 {
 	dbuf		q;
 	char	   *res;
@@ -303,7 +303,7 @@ dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 			for (int k = 0; k < m; k++)
 			{
 				it[k].query_type = "idtype-value";
-				it[k].query_json = idtype_query(spec->identifier_type, uniq[start + k]);
+				it[k].query_json = dci_idtype_query(spec->identifier_type, uniq[start + k]);
 				it[k].query_len = strlen(it[k].query_json);
 				it[k].reg_type = spec->reg_type;
 				it[k].reg_event_type = spec->reg_event_type;

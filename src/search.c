@@ -460,6 +460,19 @@ body_to_jsonb(dci_exchange *ex)
 	return d;
 }
 
+/* One search item; the checked response envelope as jsonb. */
+static Datum
+search_one(dci_source *src, const dci_search_item *item)
+{
+	dci_exchange *ex = exchange_new(src);
+
+	dci_exchange_search(src, item, 1, ex);
+	if (ex->sqlstate)
+		dci_exchange_raise(ex);
+	check_single_item(ex);
+	return body_to_jsonb(ex);
+}
+
 static char *
 jsonb_text(Jsonb *jb)
 {
@@ -471,7 +484,6 @@ dci_search(PG_FUNCTION_ARGS)
 {
 	dci_source *src;
 	dci_search_item item;
-	dci_exchange *ex;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
@@ -495,12 +507,7 @@ dci_search(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("page_number must be positive (pages count from 1)")));
 
-	ex = exchange_new(src);
-	dci_exchange_search(src, &item, 1, ex);
-	if (ex->sqlstate)
-		dci_exchange_raise(ex);
-	check_single_item(ex);
-	PG_RETURN_DATUM(body_to_jsonb(ex));
+	PG_RETURN_DATUM(search_one(src, &item));
 }
 
 Datum
@@ -508,30 +515,13 @@ dci_search_by_id(PG_FUNCTION_ARGS)
 {
 	dci_source *src = dci_source_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	dci_search_item item;
-	dci_exchange *ex;
-	dbuf		q;
-
-	dbuf_init(&q);
-	dbuf_puts(&q, "{\"type\":");
-	dci_json_string(&q, text_to_cstring(PG_GETARG_TEXT_PP(1)));
-	dbuf_puts(&q, ",\"value\":");
-	dci_json_string(&q, text_to_cstring(PG_GETARG_TEXT_PP(2)));
-	dbuf_putc(&q, '}');
-	if (q.data == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 
 	memset(&item, 0, sizeof(item));
 	item.query_type = "idtype-value";
-	item.query_json = pstrdup(q.data);
-	item.query_len = q.len;
-	dbuf_free(&q);
-
-	ex = exchange_new(src);
-	dci_exchange_search(src, &item, 1, ex);
-	if (ex->sqlstate)
-		dci_exchange_raise(ex);
-	check_single_item(ex);
-	PG_RETURN_DATUM(body_to_jsonb(ex));
+	item.query_json = dci_idtype_query(text_to_cstring(PG_GETARG_TEXT_PP(1)),
+									   text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	item.query_len = strlen(item.query_json);
+	PG_RETURN_DATUM(search_one(src, &item));
 }
 
 /* Write the outcome into last_test_* as the table owner. */
