@@ -118,9 +118,11 @@ typedef struct dci_exchange
 
 extern void dci_exchange_search(dci_source *src, const dci_search_item *items,
 								int nitems, dci_exchange *ex);
+/* ex[i] is final (checked, or failed with its reason); others may be in flight */
+typedef void (*dci_envelope_done) (void *arg, int i);
 extern void dci_exchange_search_many(dci_source *src, const dci_search_item **items,
 									 const int *nitems, dci_exchange **ex, int n,
-									 int parallel);
+									 int parallel, dci_envelope_done on_done, void *done_arg);
 extern dci_exchange *dci_exchange_new(dci_source *src);
 extern void dci_exchange_request(dci_source *src, const char *url,
 								 const char *action, const char *message_json,

@@ -496,7 +496,7 @@ dci_response_free(dci_response *r)
 }
 
 json_object *
-dci_response_item(const dci_response *r, const char *reference_id)
+dci_response_item(const dci_response *r, const char *reference_id, size_t hint)
 {
 	size_t		n;
 
@@ -509,6 +509,14 @@ dci_response_item(const dci_response *r, const char *reference_id)
 		return (ref && strcmp(ref, reference_id) == 0) ? r->items : NULL;
 	}
 	n = json_object_array_length(r->items);
+	if (hint < n)
+	{
+		json_object *it = json_object_array_get_idx(r->items, hint);
+		const char *ref = dci_json_get_string(it, "reference_id");
+
+		if (ref && strcmp(ref, reference_id) == 0)
+			return it;
+	}
 	for (size_t i = 0; i < n; i++)
 	{
 		json_object *it = json_object_array_get_idx(r->items, i);

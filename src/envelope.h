@@ -119,8 +119,12 @@ int			dci_response_parse(const char *body, size_t len, dci_response *out,
 							   char *err, size_t errlen);
 void		dci_response_free(dci_response *r);
 
-/* The search_response item with this reference_id, or NULL (OpenCRVS omits unmatched ones). */
-struct json_object *dci_response_item(const dci_response *r, const char *reference_id);
+/*
+ * The search_response item with this reference_id, or NULL (OpenCRVS omits
+ * unmatched ones).  hint is where it should be (registries answer in
+ * order): looked at first, so a batch of n items costs O(n), not O(n^2).
+ */
+struct json_object *dci_response_item(const dci_response *r, const char *reference_id, size_t hint);
 /* First element of message.<member> (an array or a single object), or NULL. */
 struct json_object *dci_response_first(const dci_response *r, const char *member);
 /* The only item of a response that has exactly one (whatever its reference_id). */

@@ -25,6 +25,7 @@ typedef struct slot
 	size_t		max_bytes;
 	int			too_big;
 	int			active;
+	int			index;			/* position of its request in the call */
 	char		errbuf[CURL_ERROR_SIZE];
 } slot;
 
@@ -288,6 +289,21 @@ dci_http_result
 dci_http_perform(const dci_http_request *req, dci_http_response *resp, int n,
 				 int max_parallel, dci_abort_check abort_check, void *arg)
 {
+	return dci_http_perform_cb(req, resp, n, max_parallel, abort_check, arg, NULL, NULL);
+}
+
+void
+dci_http_reset_transfers(void)
+{
+	for (int i = 0; i < nslots; i++)
+		release_slot(&slots[i]);
+}
+
+dci_http_result
+dci_http_perform_cb(const dci_http_request *req, dci_http_response *resp, int n,
+					int max_parallel, dci_abort_check abort_check, void *arg,
+					dci_http_done done_cb, void *done_arg)
+{
 	int			width;
 	int			next = 0;
 	int			running = 0;
@@ -325,9 +341,12 @@ dci_http_perform(const dci_http_request *req, dci_http_response *resp, int n,
 				snprintf(resp[next].error, sizeof(resp[next].error), "cannot set up the request");
 				next++;
 				done++;
+				if (done_cb)
+					done_cb(done_arg, next - 1);
 				continue;
 			}
 			slots[i].active = 1;
+			slots[i].index = next;
 			next++;
 		}
 		if (done >= n)
@@ -350,6 +369,8 @@ dci_http_perform(const dci_http_request *req, dci_http_response *resp, int n,
 			finish_slot(s, msg->data.result);
 			release_slot(s);
 			done++;
+			if (done_cb)
+				done_cb(done_arg, s->index);
 		}
 		if (done >= n)
 			break;

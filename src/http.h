@@ -72,6 +72,22 @@ dci_http_result dci_http_perform(const dci_http_request *req,
 								 int max_parallel,
 								 dci_abort_check abort_check, void *arg);
 
+/*
+ * Called as each transfer finishes, while the others stay in flight, so the
+ * caller's work on one answer overlaps the registry's work on the next.
+ * index is the request's position.  If it does not return (a longjmp), the
+ * caller must call dci_http_reset_transfers before the next perform.
+ */
+typedef void (*dci_http_done) (void *arg, int index);
+
+dci_http_result dci_http_perform_cb(const dci_http_request *req,
+									dci_http_response *resp, int n,
+									int max_parallel,
+									dci_abort_check abort_check, void *arg,
+									dci_http_done done, void *done_arg);
+/* Drop every transfer still attached (their connections are closed). */
+void		dci_http_reset_transfers(void);
+
 void		dci_http_response_init(dci_http_response *r);
 void		dci_http_response_free(dci_http_response *r);
 const char *dci_http_result_name(dci_http_result r);

@@ -413,7 +413,7 @@ dci_search_beneficiary(PG_FUNCTION_ARGS)
 			tuplestore_putvalues(store, td, v, nl);
 		}
 		seen += (long) n;
-		resp_item = dci_response_item(&ex->resp, dci_reference_id(ex, 0));
+		resp_item = dci_response_item(&ex->resp, dci_reference_id(ex, 0), 0);
 		total = resp_item ? dci_item_total_count(resp_item) : -1;
 		dci_exchange_free(ex);
 		/* stop at the registry's total, or at a short page when it gives none */

@@ -156,7 +156,7 @@ dci_item_outcome(dci_exchange *ex, int k, int nitems, struct json_object **recor
 			 const char **error, int *sqlstate)
 {
 	dci_source *src = ex->src;
-	struct json_object *item = dci_response_item(&ex->resp, dci_reference_id(ex, k));
+	struct json_object *item = dci_response_item(&ex->resp, dci_reference_id(ex, k), (size_t) k);
 	const char *status;
 
 	*records = NULL;
@@ -216,6 +216,48 @@ dci_idtype_query(const char *type, const char *value)
 	return res;
 }
 
+/* The envelopes of one wave, and where their answers go. */
+typedef struct lookup_wave
+{
+	dci_source *src;
+	const dci_lookup_spec *spec;
+	const char **uniq;
+	int		   *counts;
+	dci_lookup_cb cb;
+	void	   *arg;
+	MemoryContext callercxt;
+	int		   *nitems;			/* per envelope */
+	int		   *first;			/* index in uniq of its first value */
+	dci_exchange **ex;
+} lookup_wave;
+
+/* Envelope e is in: answer each of its identifiers, then drop its memory. */
+static void
+envelope_done(void *arg, int e)
+{
+	lookup_wave *w = arg;
+	dci_exchange *ex = w->ex[e];
+	MemoryContext old = CurrentMemoryContext;
+
+	for (int k = 0; k < w->nitems[e]; k++)
+	{
+		struct json_object *records = NULL;
+		const char *error = ex->error;
+		int			sqlstate = ex->sqlstate;
+		dci_outcome outcome = DCI_FAILED;
+		const char *value = w->uniq[w->first[e] + k];
+
+		if (sqlstate == 0)
+			outcome = dci_item_outcome(ex, k, w->nitems[e], &records, &error, &sqlstate);
+		if (dci_cache_ttl > 0)
+			cache_store(cache_key(w->src, w->spec, value), outcome, records);
+		MemoryContextSwitchTo(w->callercxt);
+		w->cb(w->arg, value, w->counts[w->first[e] + k], outcome, records, sqlstate, error);
+		MemoryContextSwitchTo(old);
+	}
+	dci_exchange_free(ex);
+}
+
 void
 dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 		   const char **values, int n, dci_lookup_cb cb, void *arg)
@@ -229,8 +271,16 @@ dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 	int			parallel = Max(dci_batch_concurrency, 1);
 	MemoryContext callercxt = CurrentMemoryContext;
 	MemoryContext wavecxt;
+	lookup_wave wave;
 
-	/* distinct values, in first-seen order, with their counts */
+	/* distinct values, in first-seen order, with their counts (one needs no hash) */
+	if (n == 1)
+	{
+		uniq[0] = values[0];
+		counts[0] = 1;
+		nuniq = 1;
+		goto deduplicated;
+	}
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(char *);
 	ctl.entrysize = sizeof(value_entry);
@@ -255,6 +305,7 @@ dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 	for (int i = 0; i < nuniq; i++)
 		counts[i] = ((value_entry *) hash_search(seen, &uniq[i], HASH_FIND, NULL))->count;
 	hash_destroy(seen);
+deduplicated:
 
 	/* answers still in the response cache need no request */
 	if (dci_cache_ttl > 0)
@@ -282,20 +333,26 @@ dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 
 	wavecxt = AllocSetContextCreate(CurrentMemoryContext, "dci lookup wave",
 									ALLOCSET_DEFAULT_SIZES);
+	wave.src = src;
+	wave.spec = spec;
+	wave.uniq = uniq;
+	wave.counts = counts;
+	wave.cb = cb;
+	wave.arg = arg;
+	wave.callercxt = callercxt;
 	for (int start = 0; start < nuniq;)
 	{
+		/* a few rounds of envelopes per wave keep the pipe full between waves */
+		int			max_env = parallel * 4;
 		int			nenv = 0;
 		const dci_search_item **items;
-		int		   *nitems;
-		int		   *first;
-		dci_exchange **ex;
 
 		MemoryContextSwitchTo(wavecxt);
-		items = palloc(sizeof(dci_search_item *) * parallel);
-		nitems = palloc(sizeof(int) * parallel);
-		first = palloc(sizeof(int) * parallel);
-		ex = palloc(sizeof(dci_exchange *) * parallel);
-		while (nenv < parallel && start < nuniq)
+		items = palloc(sizeof(dci_search_item *) * max_env);
+		wave.nitems = palloc(sizeof(int) * max_env);
+		wave.first = palloc(sizeof(int) * max_env);
+		wave.ex = palloc(sizeof(dci_exchange *) * max_env);
+		while (nenv < max_env && start < nuniq)
 		{
 			int			m = Min(per_env, nuniq - start);
 			dci_search_item *it = palloc0(sizeof(dci_search_item) * m);
@@ -311,33 +368,15 @@ dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 				it[k].page_number = spec->page_size > 0 ? 1 : 0;
 			}
 			items[nenv] = it;
-			nitems[nenv] = m;
-			first[nenv] = start;
-			ex[nenv] = dci_exchange_new(src);
+			wave.nitems[nenv] = m;
+			wave.first[nenv] = start;
+			wave.ex[nenv] = dci_exchange_new(src);
 			start += m;
 			nenv++;
 		}
-		dci_exchange_search_many(src, items, nitems, ex, nenv, parallel);
-
-		for (int e = 0; e < nenv; e++)
-		{
-			for (int k = 0; k < nitems[e]; k++)
-			{
-				struct json_object *records = NULL;
-				const char *error = ex[e]->error;
-				int			sqlstate = ex[e]->sqlstate;
-				dci_outcome outcome = DCI_FAILED;
-
-				if (sqlstate == 0)
-					outcome = dci_item_outcome(ex[e], k, nitems[e], &records, &error, &sqlstate);
-				if (dci_cache_ttl > 0)
-					cache_store(cache_key(src, spec, uniq[first[e] + k]), outcome, records);
-				MemoryContextSwitchTo(callercxt);
-				cb(arg, uniq[first[e] + k], counts[first[e] + k], outcome, records,
-				   sqlstate, error);
-				MemoryContextSwitchTo(wavecxt);
-			}
-		}
+		/* each envelope is answered through cb as soon as it is in */
+		dci_exchange_search_many(src, items, wave.nitems, wave.ex, nenv, parallel,
+								 envelope_done, &wave);
 		/* frees every exchange of the wave: bodies and json trees included */
 		MemoryContextSwitchTo(callercxt);
 		MemoryContextReset(wavecxt);

@@ -250,18 +250,107 @@ process_response(dci_exchange *ex)
 /*
  * Send several envelopes at once (up to parallel in flight) and check each.
  * bodies[i] are built by build(i); a 401 with OAuth2 refreshes the token and
- * resends those envelopes once.
+ * resends those envelopes once.  on_done(i), when given, is called as soon
+ * as ex[i] is final, while the other envelopes are still in flight.
  */
 typedef void (*build_fn) (dci_source *src, void *arg, int i, dbuf *body);
 
+typedef struct round_ctx
+{
+	dci_source *src;
+	dci_exchange **ex;
+	dci_http_response *resp;
+	const int  *todo;			/* request k carries envelope todo[k] */
+	int		   *retry;			/* envelopes to resend after a 401 */
+	int			nretry;
+	bool		may_retry;
+	dci_envelope_done on_done;
+	void	   *done_arg;
+} round_ctx;
+
+/* One transfer finished: check it now (or keep it for the 401 retry). */
+static void
+round_done(void *arg, int k)
+{
+	round_ctx  *c = arg;
+	int			i = c->todo[k];
+	dci_http_response *r = &c->resp[k];
+
+	if (c->may_retry && r->result == DCI_HTTP_OK && r->status == 401)
+	{
+		/* token revoked or expired early: refresh once, resend */
+		dci_http_response_free(r);
+		c->retry[c->nretry++] = i;
+		return;
+	}
+	dci_http_response_free(&c->ex[i]->http);
+	c->ex[i]->http = *r;
+	/* moved: the array's copy must not be freed again */
+	dci_http_response_init(r);
+	process_response(c->ex[i]);
+	if (c->on_done)
+		c->on_done(c->done_arg, i);
+}
+
+/* Build and send one round of envelopes; frees its buffers on every path. */
+static dci_http_result
+send_round(dci_source *src, dci_http_request *req, dci_http_response *resp, dbuf *bodies,
+		   const int *todo, int ntodo, int parallel, build_fn build, void *arg,
+		   const char *url, const char *bearer, round_ctx *c)
+{
+	dci_http_result hr = DCI_HTTP_OK;
+
+	for (int k = 0; k < ntodo; k++)
+	{
+		dbuf_init(&bodies[k]);
+		dci_http_response_init(&resp[k]);
+	}
+	PG_TRY();
+	{
+		for (int k = 0; k < ntodo; k++)
+		{
+			build(src, arg, todo[k], &bodies[k]);
+			req[k].url = url;
+			req[k].body = bodies[k].data;
+			req[k].body_len = bodies[k].len;
+			req[k].bearer = bearer;
+			req[k].timeout_ms = (long) src->timeout_seconds * 1000;
+			req[k].verify_tls = src->verify_ssl;
+		}
+		dci_stats_counters.requests += ntodo;
+		hr = dci_http_perform_cb(req, resp, ntodo, parallel, dci_abort_requested, NULL,
+								 round_done, c);
+	}
+	PG_CATCH();
+	{
+		/* an ERROR in a callback: drop transfers in flight and malloc'd buffers */
+		dci_http_reset_transfers();
+		for (int k = 0; k < ntodo; k++)
+		{
+			dbuf_free(&bodies[k]);
+			dci_http_response_free(&resp[k]);
+		}
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	for (int k = 0; k < ntodo; k++)
+	{
+		dbuf_free(&bodies[k]);
+		dci_http_response_free(&resp[k]);
+	}
+	return hr;
+}
+
 static void
 exchange_many(dci_source *src, dci_exchange **ex, int n, int parallel,
-			  build_fn build, void *arg, const char *url)
+			  build_fn build, void *arg, const char *url,
+			  dci_envelope_done on_done, void *done_arg)
 {
 	dci_http_request *req = palloc0(sizeof(dci_http_request) * n);
 	dci_http_response *resp = palloc0(sizeof(dci_http_response) * n);
 	dbuf	   *bodies = palloc0(sizeof(dbuf) * n);
 	int		   *todo = palloc(sizeof(int) * n);
+	int		   *retry = palloc(sizeof(int) * n);
 	int			ntodo = n;
 
 	for (int i = 0; i < n; i++)
@@ -272,54 +361,25 @@ exchange_many(dci_source *src, dci_exchange **ex, int n, int parallel,
 	{
 		const char *bearer = dci_auth_bearer(src, attempt > 0);
 		dci_http_result hr;
-		int			nretry = 0;
+		round_ctx	c = {src, ex, resp, todo, retry, 0,
+			attempt == 0 && src->auth_type == DCI_AUTH_OAUTH2, on_done, done_arg};
 
-		for (int k = 0; k < ntodo; k++)
-		{
-			int			i = todo[k];
-
-			dbuf_init(&bodies[k]);
-			build(src, arg, i, &bodies[k]);
-			req[k].url = url;
-			req[k].body = bodies[k].data;
-			req[k].body_len = bodies[k].len;
-			req[k].bearer = bearer;
-			req[k].timeout_ms = (long) src->timeout_seconds * 1000;
-			req[k].verify_tls = src->verify_ssl;
-		}
-		dci_stats_counters.requests += ntodo;
-		hr = dci_http_perform(req, resp, ntodo, parallel, dci_abort_requested, NULL);
-		for (int k = 0; k < ntodo; k++)
-			dbuf_free(&bodies[k]);
+		hr = send_round(src, req, resp, bodies, todo, ntodo, parallel, build, arg, url, bearer, &c);
 		if (hr == DCI_HTTP_ABORTED)
-		{
-			for (int k = 0; k < ntodo; k++)
-				dci_http_response_free(&resp[k]);
 			dci_check_cancel();
-		}
-		for (int k = 0; k < ntodo; k++)
-		{
-			int			i = todo[k];
-
-			if (attempt == 0 && src->auth_type == DCI_AUTH_OAUTH2 &&
-				resp[k].result == DCI_HTTP_OK && resp[k].status == 401)
-			{
-				/* token revoked or expired early: refresh once, resend */
-				dci_http_response_free(&resp[k]);
-				todo[nretry++] = i;
-				continue;
-			}
-			dci_http_response_free(&ex[i]->http);
-			ex[i]->http = resp[k];
-			process_response(ex[i]);
-		}
-		dci_stats_counters.retries_401 += nretry;
-		ntodo = nretry;
+		if (hr == DCI_HTTP_INTERNAL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not set up HTTP transfers for DCI source \"%s\"", src->code)));
+		dci_stats_counters.retries_401 += c.nretry;
+		memcpy(todo, retry, sizeof(int) * c.nretry);
+		ntodo = c.nretry;
 	}
 	pfree(req);
 	pfree(resp);
 	pfree(bodies);
 	pfree(todo);
+	pfree(retry);
 }
 
 /* One envelope of a search: its items and the exchange that carries it. */
@@ -374,12 +434,13 @@ dci_exchange_search(dci_source *src, const dci_search_item *items, int nitems,
 {
 	search_job	job = {items, nitems, ex};
 
-	exchange_many(src, &ex, 1, 1, build_search_body, &job, src->search_url);
+	exchange_many(src, &ex, 1, 1, build_search_body, &job, src->search_url, NULL, NULL);
 }
 
 void
 dci_exchange_search_many(dci_source *src, const dci_search_item **items,
-						 const int *nitems, dci_exchange **ex, int n, int parallel)
+						 const int *nitems, dci_exchange **ex, int n, int parallel,
+						 dci_envelope_done on_done, void *done_arg)
 {
 	search_job *jobs = palloc(sizeof(search_job) * n);
 
@@ -389,7 +450,7 @@ dci_exchange_search_many(dci_source *src, const dci_search_item **items,
 		jobs[i].nitems = nitems[i];
 		jobs[i].ex = ex[i];
 	}
-	exchange_many(src, ex, n, parallel, build_search_body, jobs, src->search_url);
+	exchange_many(src, ex, n, parallel, build_search_body, jobs, src->search_url, on_done, done_arg);
 	pfree(jobs);
 }
 
@@ -432,7 +493,7 @@ dci_exchange_request(dci_source *src, const char *url, const char *action,
 {
 	request_args a = {action, message_json};
 
-	exchange_many(src, &ex, 1, 1, build_request_body, &a, url);
+	exchange_many(src, &ex, 1, 1, build_request_body, &a, url, NULL, NULL);
 }
 
 /* A one-item search: raise a failed item (not found is an answer). */
@@ -601,7 +662,7 @@ dci_test_connection(PG_FUNCTION_ARGS)
 		message = pstrdup("connected: authenticated, signed search accepted");
 		{
 			/* an item-level rjct still proves the envelope was accepted */
-			struct json_object *it = dci_response_item(&ex->resp, dci_reference_id(ex, 0));
+			struct json_object *it = dci_response_item(&ex->resp, dci_reference_id(ex, 0), 0);
 			const char *ist = it ? dci_item_status(it) : NULL;
 
 			if (ist && pg_strcasecmp(ist, "rjct") == 0)

@@ -307,7 +307,7 @@ main(int argc, char **argv)
 			}
 			if (dci_response_parse(out.data, out.len, &r, err, sizeof(err)) == 0)
 			{
-				struct json_object *item = dci_response_item(&r, ref);
+				struct json_object *item = dci_response_item(&r, ref, 0);
 
 				if (item && dci_records_len(dci_item_records(item)) > 0)
 					found++;

@@ -262,24 +262,62 @@ page_number_of(struct json_object *v, long *out)
 	return false;
 }
 
-/* Does reference_id appear on an earlier item? */
-static bool
-duplicate_ref(struct json_object *items, size_t upto, const char *ref)
+typedef struct ref_pos
 {
-	for (size_t j = 0; j < upto; j++)
-	{
-		const char *o = member_str(json_object_array_get_idx(items, j), "reference_id");
+	const char *ref;
+	size_t		pos;
+} ref_pos;
 
-		if (o && strcmp(o, ref) == 0)
-			return true;
+static int
+ref_cmp(const void *a, const void *b)
+{
+	const ref_pos *x = a;
+	const ref_pos *y = b;
+	int			c = strcmp(x->ref, y->ref);
+
+	return c ? c : (x->pos < y->pos ? -1 : x->pos > y->pos);
+}
+
+/*
+ * dup[i] = the reference_id of item i appeared on an earlier item.  Sorted
+ * once, so a batch of n items costs O(n log n), not O(n^2).  NULL on OOM.
+ */
+static bool *
+duplicate_refs(struct json_object *items, size_t n)
+{
+	ref_pos    *v = malloc(sizeof(ref_pos) * (n ? n : 1));
+	bool	   *dup = calloc(n ? n : 1, sizeof(bool));
+	size_t		m = 0;
+
+	if (v == NULL || dup == NULL)
+	{
+		free(v);
+		free(dup);
+		return NULL;
 	}
-	return false;
+	for (size_t i = 0; i < n; i++)
+	{
+		const char *r = member_str(json_object_array_get_idx(items, i), "reference_id");
+
+		if (r)
+		{
+			v[m].ref = r;
+			v[m].pos = i;
+			m++;
+		}
+	}
+	qsort(v, m, sizeof(ref_pos), ref_cmp);
+	for (size_t k = 1; k < m; k++)
+		if (strcmp(v[k].ref, v[k - 1].ref) == 0)
+			dup[v[k].pos] = true;
+	free(v);
+	return dup;
 }
 
 /* One search_request item; returns 1 succ, 0 rjct, -1 left out (OpenCRVS no match). */
 static int
-search_item(const request *rq, struct json_object *items, size_t i, const char *ts,
-			dbuf *m, bool *first)
+search_item(const request *rq, struct json_object *items, size_t i, const bool *dup,
+			const char *ts, dbuf *m, bool *first)
 {
 	const opts *o = rq->o;
 	reg_view   *v = rq->view;
@@ -303,7 +341,7 @@ search_item(const request *rq, struct json_object *items, size_t i, const char *
 		item_rjct(m, "", ts, "rjct.reference_id.invalid", "reference_id is missing or not a string");
 		return 0;
 	}
-	if (duplicate_ref(items, i, ref))
+	if (dup && dup[i])
 	{
 		item_sep(m, first);
 		item_rjct(m, ref, ts, "rjct.reference_id.duplicate", "reference_id repeats an earlier item's");
@@ -456,14 +494,19 @@ handle_search(const request *rq, struct json_object *env, reply *r)
 	dbuf_puts(&m, "{\"correlation_id\":");
 	jw_string(&m, corr);
 	dbuf_puts(&m, ",\"search_response\":[");
-	for (size_t i = 0; i < n; i++)
 	{
-		int			s = search_item(rq, items, i, ts, &m, &first);
+		bool	   *dup = duplicate_refs(items, n);
 
-		if (s == 1)
-			succ++;
-		else if (s == 0)
-			rjct++;
+		for (size_t i = 0; i < n; i++)
+		{
+			int			s = search_item(rq, items, i, dup, ts, &m, &first);
+
+			if (s == 1)
+				succ++;
+			else if (s == 0)
+				rjct++;
+		}
+		free(dup);
 	}
 	dbuf_puts(&m, "],\"transaction_id\":");
 	jw_string(&m, txn ? txn : "");
