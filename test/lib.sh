@@ -10,7 +10,7 @@ export PG_CONFIG
 
 DCI_PACKAGES="postgresql-$DCI_PG_VERSION postgresql-server-dev-$DCI_PG_VERSION postgresql-contrib
   libcurl4-openssl-dev libssl-dev libjson-c-dev libmicrohttpd-dev pkg-config make gcc curl
-  libipc-run-perl"
+  libipc-run-perl openssl stunnel4"
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -98,7 +98,42 @@ dci_start_registry() {
 	export DCI_TEST_PORT DCI_REGISTRY_URL DCI_TEST_REGISTRY_PUBKEY DCI_TEST_REGISTRY_RSA_PUBKEY
 }
 
+# TLS in front of the registry (stunnel, with a throwaway certificate for
+# 127.0.0.1): for tests of certificate checks and TLS session reuse.
+dci_start_tls() {
+	local p
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+		-keyout "$DCI_TMP/tls-key.pem" -out "$DCI_TMP/tls-cert.pem" >/dev/null 2>&1
+	for p in $(shuf -i 20000-60000 -n 10); do
+		cat >"$DCI_TMP/stunnel.conf" <<CONF
+foreground = yes
+pid =
+debug = info
+output = $DCI_TMP/stunnel.log
+[registry]
+accept = 127.0.0.1:$p
+connect = 127.0.0.1:$DCI_TEST_PORT
+cert = $DCI_TMP/tls-cert.pem
+key = $DCI_TMP/tls-key.pem
+CONF
+		stunnel4 "$DCI_TMP/stunnel.conf" >/dev/null 2>&1 &
+		DCI_STUNNEL_PID=$!
+		sleep 0.3
+		if kill -0 "$DCI_STUNNEL_PID" 2>/dev/null && grep -q "Configuration successful" "$DCI_TMP/stunnel.log"; then
+			export DCI_TEST_TLS_PORT=$p DCI_TEST_TLS_CA="$DCI_TMP/tls-cert.pem" DCI_TEST_TLS_LOG="$DCI_TMP/stunnel.log"
+			chmod 644 "$DCI_TMP/tls-cert.pem" "$DCI_TMP/stunnel.log"
+			return 0
+		fi
+		kill "$DCI_STUNNEL_PID" 2>/dev/null
+		DCI_STUNNEL_PID=
+	done
+	echo "stunnel did not start" >&2
+	return 1
+}
+
 dci_cleanup() {
+	[ -n "${DCI_STUNNEL_PID:-}" ] && kill "$DCI_STUNNEL_PID" 2>/dev/null && wait "$DCI_STUNNEL_PID" 2>/dev/null
 	[ -n "${DCI_REGISTRY_PID:-}" ] && kill "$DCI_REGISTRY_PID" 2>/dev/null && wait "$DCI_REGISTRY_PID" 2>/dev/null
 	if [ -n "${DCI_TMP:-}" ] && [ -d "$DCI_TMP/data" ]; then
 		$DCI_PGRUN "$DCI_PGBIN/pg_ctl" -D "$DCI_TMP/data" -m immediate stop >/dev/null 2>&1
