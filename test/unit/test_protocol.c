@@ -1083,10 +1083,23 @@ test_response_parse(void)
 		struct json_object *it;
 
 		CHECK(dci_response_parse(b, strlen(b), &r, err, sizeof(err)) == 0, "lenient parse");
-		it = dci_response_item(&r, "x-0");
+		it = dci_response_item(&r, "x-0", 0);
 		CHECK(it != NULL && dci_records_len(dci_item_records(it)) == 1, "single item, single record");
 		CHECK(dci_item_total_count(it) == 7, "string total_count");
-		CHECK(dci_response_item(&r, "x-1") == NULL, "unknown reference");
+		CHECK(dci_response_item(&r, "x-1", 1) == NULL, "unknown reference");
+		dci_response_free(&r);
+	}
+	/* items answered out of order: the hint misses, the scan finds them */
+	{
+		const char *b = "{\"header\":{},\"message\":{\"search_response\":["
+			"{\"reference_id\":\"t-1\",\"status\":\"succ\"},{\"reference_id\":\"t-0\",\"status\":\"rjct\"}]}}";
+		dci_response r;
+
+		CHECK(dci_response_parse(b, strlen(b), &r, err, sizeof(err)) == 0, "parse out-of-order");
+		CHECK(strcmp(dci_item_status(dci_response_item(&r, "t-0", 0)), "rjct") == 0, "t-0 found after a missed hint");
+		CHECK(strcmp(dci_item_status(dci_response_item(&r, "t-1", 1)), "succ") == 0, "t-1 found after a missed hint");
+		CHECK(strcmp(dci_item_status(dci_response_item(&r, "t-1", 0)), "succ") == 0, "t-1 found at its hint");
+		CHECK(dci_response_item(&r, "t-2", 99) == NULL, "hint past the end");
 		dci_response_free(&r);
 	}
 }
