@@ -49,6 +49,27 @@ SELECT identifier_value, (result).is_duplicate, (result).matched_programs, statu
 SELECT identifier_value, jsonb_array_length(records) AS records, status, error
   FROM dci_search_by_id_batch('crvs_main', 'BRN', ARRAY['BR-DUP-0001', 'BR-2024-0042', 'BR-1999-9999']) ORDER BY 1;
 
+-- a token revoked mid-job: every envelope gets a 401, the token is refreshed
+-- once and the envelopes are sent again
+UPDATE dci.data_source SET batch_size = 2 WHERE code = 'crvs_oauth';
+SELECT count(*) FROM dci_verify_birth_batch('UIN', ARRAY['1000000042'], 'crvs_oauth');
+\set revoke `curl -sf -X POST http://127.0.0.1:$DCI_TEST_PORT/admin/revoke-tokens`
+SELECT retries_401 AS r0 FROM dci_stats() \gset
+SELECT status, count(*) FROM dci_verify_birth_batch('UIN',
+         ARRAY['1000000042', '1000000007', '1000000008', '1000000009', '1000009999'], 'crvs_oauth')
+ GROUP BY 1 ORDER BY 1;
+SELECT retries_401 - :r0 AS envelopes_resent FROM dci_stats();
+UPDATE dci.data_source SET batch_size = 100 WHERE code = 'crvs_oauth';
+
+-- strict stops at a failure while other envelopes are still on the wire;
+-- the transfers left in flight are dropped and the next call works
+UPDATE dci.data_source SET batch_size = 1 WHERE code = 'crvs_main';
+SELECT count(*) FROM dci_verify_birth_batch('UIN',
+         ARRAY['RJCT-1', '1000000042', '1000000007', '1000000008', '1000000009', '1000000300'], strict => true);
+SELECT status, count(*) FROM dci_verify_birth_batch('UIN',
+         ARRAY['1000000042', '1000000007', '1000000008', '1000000009']) GROUP BY 1;
+UPDATE dci.data_source SET batch_size = 100 WHERE code = 'crvs_main';
+
 -- statement_timeout stops a batch with every envelope in flight
 \set VERBOSITY sqlstate
 SET statement_timeout = '300ms';
