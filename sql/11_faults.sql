@@ -57,6 +57,10 @@ UPDATE dci.data_source SET registry_public_key = current_setting('dci_test.regke
 UPDATE dci.data_source SET timeout_seconds = 1 WHERE code = 'f_delay';
 SELECT dci_search_by_id('f_delay', 'BRN', 'BR-2024-0042');
 
+-- a redirect to a working URL is never followed: it is an answer we did not ask for
+SELECT test_source('f_302', '/opt/redirect/crvs');
+SELECT dci_search_by_id('f_302', 'BRN', 'BR-2024-0042');
+
 -- nobody listening
 INSERT INTO dci.data_source (code, name, base_url, signing_mode, our_sender_id, verify_response_signature)
 VALUES ('f_down', 'down', 'http://127.0.0.1:1/crvs', 'none', 'spmis.test', 'off');

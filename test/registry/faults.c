@@ -75,6 +75,7 @@ opts_parse(const char *list, size_t len, opts *o, char *err, size_t errlen)
 		FLAG("strcount", strcount);
 		FLAG("status202", status202);
 		FLAG("close", close);
+		FLAG("redirect", redirect);
 		FLAG("strexpiry", strexpiry);
 		FLAG("sigrjct", sigrjct);
 		FLAG("hdrrjct", hdrrjct);
@@ -178,7 +179,13 @@ status_code_name(int status)
 void
 faults_apply(const opts *o, reply *r)
 {
-	if (o->status)
+	if (o->redirect)
+	{
+		/* a working URL: a client that followed it would get an answer */
+		reply_error(r, 302, "err.request.moved", "moved");
+		r->location = "/crvs/registry/sync/search";
+	}
+	else if (o->status)
 	{
 		char		msg[64];
 

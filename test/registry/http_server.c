@@ -143,6 +143,8 @@ send_reply(struct MHD_Connection *conn, req_ctx *ctx)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
 	if (r->close)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	if (r->location)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
 	ret = MHD_queue_response(conn, r->status ? r->status : 500, resp);
 	MHD_destroy_response(resp);
 	if (!g_reg.quiet)

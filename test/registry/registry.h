@@ -226,6 +226,7 @@ typedef struct opts
 				futuresig,
 				always401,
 				notfound_rjct,
+				redirect,		/* 302 to the same registry's plain search URL */
 				single,
 				strcount,
 				status202,
@@ -252,6 +253,7 @@ typedef struct reply
 	dbuf		body;
 	bool		close;
 	bool		www_auth;		/* add WWW-Authenticate: Bearer */
+	const char *location;		/* Location header (redirect option) */
 } reply;
 
 void		reply_json(reply *r, int status, const char *json);
