@@ -21,11 +21,11 @@ DECLARE
     total bigint := 0;
 BEGIN
     LOOP
-        WITH todo AS (
+        WITH pending AS (
             SELECT uin FROM pension_roll WHERE crvs_checked_at IS NULL
              ORDER BY uin LIMIT chunk FOR UPDATE SKIP LOCKED),
         v AS (
-            SELECT * FROM dci_verify_birth_batch('UIN', ARRAY(SELECT uin FROM todo), source))
+            SELECT * FROM dci_verify_birth_batch('UIN', ARRAY(SELECT uin FROM pending), source))
         UPDATE pension_roll p
            SET crvs_status = v.status, deceased = (v.record).is_deceased,
                crvs_error = v.error, crvs_checked_at = now()

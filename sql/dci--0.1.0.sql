@@ -354,7 +354,7 @@ BEGIN
         SELECT DISTINCT identifier_type FROM dci.disability_record r
          WHERE r.source = dci_sync_disability.source
     LOOP
-        WITH todo AS (
+        WITH pending AS (
             SELECT r.identifier_value FROM dci.disability_record r
              WHERE r.source = dci_sync_disability.source AND r.identifier_type = t
                AND CASE WHEN identifiers IS NOT NULL
@@ -362,7 +362,7 @@ BEGIN
                                       WHERE i ->> 'type' = t AND i ->> 'value' = r.identifier_value)
                         ELSE r.fetched_at IS NULL OR r.fetched_at < now() - stale_after END),
         answers AS (
-            SELECT b.* FROM dci_disability_status_batch(t, ARRAY(SELECT identifier_value FROM todo),
+            SELECT b.* FROM dci_disability_status_batch(t, ARRAY(SELECT identifier_value FROM pending),
                                                         dci_sync_disability.source) b)
         UPDATE dci.disability_record r SET
             status = a.status,

@@ -90,7 +90,7 @@ map_birth(dci_source *src, struct json_object *records, TupleDesc rectype,
 	return true;
 }
 
-static const dci_lookup_kind birth_kind = {"birth", NULL, map_birth, false};
+static const dci_lookup_kind birth_kind = {NULL, map_birth, false};
 
 Datum
 dci_verify_birth(PG_FUNCTION_ARGS)

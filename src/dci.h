@@ -181,7 +181,6 @@ typedef bool (*dci_map_fn) (dci_source *src, struct json_object *records,
 
 struct dci_lookup_kind
 {
-	const char *what;			/* "birth record", for messages */
 	const char *reg_event_type; /* sent with each search, or NULL */
 	dci_map_fn	map;
 	bool		map_not_found;	/* also map "not found" (records NULL) to a value */

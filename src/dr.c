@@ -71,7 +71,7 @@ map_disability(dci_source *src, struct json_object *records, TupleDesc rectype,
 	return true;
 }
 
-static const dci_lookup_kind disability_kind = {"disability", NULL, map_disability, false};
+static const dci_lookup_kind disability_kind = {NULL, map_disability, false};
 
 Datum
 dci_disability_status(PG_FUNCTION_ARGS)
@@ -114,7 +114,7 @@ map_pwd(dci_source *src, struct json_object *records, TupleDesc rectype,
 	return true;
 }
 
-static const dci_lookup_kind pwd_kind = {"disability", NULL, map_pwd, false};
+static const dci_lookup_kind pwd_kind = {NULL, map_pwd, false};
 
 Datum
 dci_is_pwd(PG_FUNCTION_ARGS)

@@ -123,7 +123,7 @@ map_duplication(dci_source *src, struct json_object *records, TupleDesc rectype,
 }
 
 /* not found is an answer here: enrolled nowhere */
-static const dci_lookup_kind duplication_kind = {"enrollment", NULL, map_duplication, true};
+static const dci_lookup_kind duplication_kind = {NULL, map_duplication, true};
 
 /* /registry/sync/enrolled: yes/no, without the programmes. */
 static Datum

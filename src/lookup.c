@@ -57,6 +57,21 @@ value_match(const void *a, const void *b, Size keysize)
 	return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
+/* A hash table keyed by a char * (the strings live elsewhere). */
+static HTAB *
+string_ptr_hash(const char *name, long nelem, Size entrysize, MemoryContext cxt)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(char *);
+	ctl.entrysize = entrysize;
+	ctl.hash = value_hash;
+	ctl.match = value_match;
+	ctl.hcxt = cxt;
+	return hash_create(name, nelem, &ctl, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+}
+
 void
 dci_lookup_cache_reset(void)
 {
@@ -91,7 +106,6 @@ cache_find(const char *key)
 static void
 cache_store(const char *key, dci_outcome outcome, struct json_object *records)
 {
-	HASHCTL		ctl;
 	MemoryContext old;
 	cache_entry *e;
 	bool		found;
@@ -105,16 +119,7 @@ cache_store(const char *key, dci_outcome outcome, struct json_object *records)
 		dci_lookup_cache_reset();
 	old = MemoryContextSwitchTo(cache_cxt);
 	if (cache == NULL)
-	{
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(char *);
-		ctl.entrysize = sizeof(cache_entry);
-		ctl.hash = value_hash;
-		ctl.match = value_match;
-		ctl.hcxt = cache_cxt;
-		cache = hash_create("dci response cache", 1024, &ctl,
-							HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
-	}
+		cache = string_ptr_hash("dci response cache", 1024, sizeof(cache_entry), cache_cxt);
 	k = pstrdup(key);
 	e = hash_search(cache, &k, HASH_ENTER, &found);
 	if (found)
@@ -262,8 +267,6 @@ void
 dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 		   const char **values, int n, dci_lookup_cb cb, void *arg)
 {
-	HASHCTL		ctl;
-	HTAB	   *seen;
 	const char **uniq = palloc(sizeof(char *) * Max(n, 1));
 	int		   *counts = palloc(sizeof(int) * Max(n, 1));
 	int			nuniq = 0;
@@ -279,33 +282,28 @@ dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 		uniq[0] = values[0];
 		counts[0] = 1;
 		nuniq = 1;
-		goto deduplicated;
 	}
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(char *);
-	ctl.entrysize = sizeof(value_entry);
-	ctl.hash = value_hash;
-	ctl.match = value_match;
-	ctl.hcxt = CurrentMemoryContext;
-	seen = hash_create("dci lookup values", Max(n, 16), &ctl,
-					   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
-	for (int i = 0; i < n; i++)
+	else
 	{
-		bool		found;
-		value_entry *e;
+		HTAB	   *seen = string_ptr_hash("dci lookup values", Max(n, 16), sizeof(value_entry),
+										   CurrentMemoryContext);
 
-		e = hash_search(seen, &values[i], HASH_ENTER, &found);
-		if (!found)
+		for (int i = 0; i < n; i++)
 		{
-			e->count = 0;
-			uniq[nuniq++] = values[i];
+			bool		found;
+			value_entry *e = hash_search(seen, &values[i], HASH_ENTER, &found);
+
+			if (!found)
+			{
+				e->count = 0;
+				uniq[nuniq++] = values[i];
+			}
+			e->count++;
 		}
-		e->count++;
+		for (int i = 0; i < nuniq; i++)
+			counts[i] = ((value_entry *) hash_search(seen, &uniq[i], HASH_FIND, NULL))->count;
+		hash_destroy(seen);
 	}
-	for (int i = 0; i < nuniq; i++)
-		counts[i] = ((value_entry *) hash_search(seen, &uniq[i], HASH_FIND, NULL))->count;
-	hash_destroy(seen);
-deduplicated:
 
 	/* answers still in the response cache need no request */
 	if (dci_cache_ttl > 0)

@@ -260,7 +260,7 @@ typedef struct round_ctx
 	dci_source *src;
 	dci_exchange **ex;
 	dci_http_response *resp;
-	const int  *todo;			/* request k carries envelope todo[k] */
+	const int  *pending;			/* request k carries envelope pending[k] */
 	int		   *retry;			/* envelopes to resend after a 401 */
 	int			nretry;
 	bool		may_retry;
@@ -273,7 +273,7 @@ static void
 round_done(void *arg, int k)
 {
 	round_ctx  *c = arg;
-	int			i = c->todo[k];
+	int			i = c->pending[k];
 	dci_http_response *r = &c->resp[k];
 
 	if (c->may_retry && r->result == DCI_HTTP_OK && r->status == 401)
@@ -295,21 +295,21 @@ round_done(void *arg, int k)
 /* Build and send one round of envelopes; frees its buffers on every path. */
 static dci_http_result
 send_round(dci_source *src, dci_http_request *req, dci_http_response *resp, dbuf *bodies,
-		   const int *todo, int ntodo, int parallel, build_fn build, void *arg,
+		   const int *pending, int npending, int parallel, build_fn build, void *arg,
 		   const char *url, const char *bearer, round_ctx *c)
 {
 	dci_http_result hr = DCI_HTTP_OK;
 
-	for (int k = 0; k < ntodo; k++)
+	for (int k = 0; k < npending; k++)
 	{
 		dbuf_init(&bodies[k]);
 		dci_http_response_init(&resp[k]);
 	}
 	PG_TRY();
 	{
-		for (int k = 0; k < ntodo; k++)
+		for (int k = 0; k < npending; k++)
 		{
-			build(src, arg, todo[k], &bodies[k]);
+			build(src, arg, pending[k], &bodies[k]);
 			req[k].url = url;
 			req[k].body = bodies[k].data;
 			req[k].body_len = bodies[k].len;
@@ -317,15 +317,15 @@ send_round(dci_source *src, dci_http_request *req, dci_http_response *resp, dbuf
 			req[k].timeout_ms = (long) src->timeout_seconds * 1000;
 			req[k].verify_tls = src->verify_ssl;
 		}
-		dci_stats_counters.requests += ntodo;
-		hr = dci_http_perform_cb(req, resp, ntodo, parallel, dci_abort_requested, NULL,
+		dci_stats_counters.requests += npending;
+		hr = dci_http_perform_cb(req, resp, npending, parallel, dci_abort_requested, NULL,
 								 round_done, c);
 	}
 	PG_CATCH();
 	{
 		/* an ERROR in a callback: drop transfers in flight and malloc'd buffers */
 		dci_http_reset_transfers();
-		for (int k = 0; k < ntodo; k++)
+		for (int k = 0; k < npending; k++)
 		{
 			dbuf_free(&bodies[k]);
 			dci_http_response_free(&resp[k]);
@@ -333,7 +333,7 @@ send_round(dci_source *src, dci_http_request *req, dci_http_response *resp, dbuf
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	for (int k = 0; k < ntodo; k++)
+	for (int k = 0; k < npending; k++)
 	{
 		dbuf_free(&bodies[k]);
 		dci_http_response_free(&resp[k]);
@@ -349,22 +349,22 @@ exchange_many(dci_source *src, dci_exchange **ex, int n, int parallel,
 	dci_http_request *req = palloc0(sizeof(dci_http_request) * n);
 	dci_http_response *resp = palloc0(sizeof(dci_http_response) * n);
 	dbuf	   *bodies = palloc0(sizeof(dbuf) * n);
-	int		   *todo = palloc(sizeof(int) * n);
+	int		   *pending = palloc(sizeof(int) * n);
 	int		   *retry = palloc(sizeof(int) * n);
-	int			ntodo = n;
+	int			npending = n;
 
 	for (int i = 0; i < n; i++)
-		todo[i] = i;
+		pending[i] = i;
 	dci_http_apply_config();
 
-	for (int attempt = 0; attempt < 2 && ntodo > 0; attempt++)
+	for (int attempt = 0; attempt < 2 && npending > 0; attempt++)
 	{
 		const char *bearer = dci_auth_bearer(src, attempt > 0);
 		dci_http_result hr;
-		round_ctx	c = {src, ex, resp, todo, retry, 0,
+		round_ctx	c = {src, ex, resp, pending, retry, 0,
 			attempt == 0 && src->auth_type == DCI_AUTH_OAUTH2, on_done, done_arg};
 
-		hr = send_round(src, req, resp, bodies, todo, ntodo, parallel, build, arg, url, bearer, &c);
+		hr = send_round(src, req, resp, bodies, pending, npending, parallel, build, arg, url, bearer, &c);
 		if (hr == DCI_HTTP_ABORTED)
 			dci_check_cancel();
 		if (hr == DCI_HTTP_INTERNAL)
@@ -372,13 +372,13 @@ exchange_many(dci_source *src, dci_exchange **ex, int n, int parallel,
 					(errcode(ERRCODE_INTERNAL_ERROR),
 					 errmsg("could not set up HTTP transfers for DCI source \"%s\"", src->code)));
 		dci_stats_counters.retries_401 += c.nretry;
-		memcpy(todo, retry, sizeof(int) * c.nretry);
-		ntodo = c.nretry;
+		memcpy(pending, retry, sizeof(int) * c.nretry);
+		npending = c.nretry;
 	}
 	pfree(req);
 	pfree(resp);
 	pfree(bodies);
-	pfree(todo);
+	pfree(pending);
 	pfree(retry);
 }
 
@@ -730,7 +730,7 @@ map_records(dci_source *src, struct json_object *records, TupleDesc rectype,
 	return true;
 }
 
-static const dci_lookup_kind records_kind = {"", NULL, map_records, false};
+static const dci_lookup_kind records_kind = {NULL, map_records, false};
 
 Datum
 dci_search_by_id_batch(PG_FUNCTION_ARGS)
