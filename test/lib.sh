@@ -4,7 +4,7 @@
 
 DCI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DCI_PG_VERSION=${DCI_PG_VERSION:-15}
-DCI_PGBIN=/usr/lib/postgresql/$DCI_PG_VERSION/bin
+DCI_PGBIN=${DCI_PGBIN:-/usr/lib/postgresql/$DCI_PG_VERSION/bin}
 PG_CONFIG=${PG_CONFIG:-$DCI_PGBIN/pg_config}
 export PG_CONFIG
 
