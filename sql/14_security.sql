@@ -27,9 +27,11 @@ UPDATE dci.data_source SET base_url = 'http://evil.example' WHERE code = 'crvs_m
 SELECT dci_generate_signing_key('caller-key');
 SELECT * FROM dci_test_connection('crvs_main');
 SELECT dci_clear_token_cache();
--- failures name the source and the reason, never the secret (checked below)
+-- failures name the source and the reason, never the secret (every field is checked below)
+\set VERBOSITY terse
 SELECT dci_search_by_id('sec_oauth_bad', 'BRN', 'BR-2024-0042');
 SELECT dci_search_by_id('sec_bearer_bad', 'BRN', 'BR-2024-0042');
+\set VERBOSITY default
 -- the JWKS holds public keys only
 SELECT bool_or(k ? 'd' OR k ? 'p' OR k ? 'q') AS has_private_members
   FROM jsonb_array_elements(dci_jwks() -> 'keys') k;

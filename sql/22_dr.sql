@@ -41,14 +41,24 @@ SELECT identifier_value, status, has_disability, functional_scores, fetched_at I
 -- one identifier the registry rejects, the others fine
 SELECT test_source('dr_mixed', '/dr', 'dr');
 SELECT dci_sync_disability('dr_mixed', '[{"type":"UIN","value":"1000000202"},{"type":"UIN","value":"RJCT-1"}]');
-SELECT identifier_value, status, has_disability, last_error IS NOT NULL AS has_error
+SELECT identifier_value, status, last_attempt_status, has_disability, last_error IS NOT NULL AS has_error
   FROM dci.disability_record WHERE source = 'dr_mixed' ORDER BY identifier_value;
 -- stale rows are refreshed; fresh ones are left alone
 UPDATE dci.disability_record SET fetched_at = now() - interval '2 days' WHERE identifier_value = '1000000200';
 SELECT dci_sync_disability('dr_main', stale_after => '1 day') AS refreshed;
--- the whole registry down: every row says failed and keeps what was known
+-- the whole registry down: status stays the last answer (an eligibility query
+-- on status = 'found' still sees everyone), the attempt says failed and why
+CREATE TEMP TABLE dr_before AS SELECT * FROM dci.disability_record WHERE source = 'dr_main';
 UPDATE dci.data_source SET base_url = replace(base_url, '/dr', '/opt/status=500/dr') WHERE code = 'dr_main';
 SELECT dci_sync_disability('dr_main', stale_after => '0 seconds') AS attempted;
-SELECT identifier_value, status, has_disability, last_error
+SELECT identifier_value, status, last_attempt_status, has_disability, last_error
   FROM dci.disability_record WHERE source = 'dr_main' ORDER BY identifier_value;
+-- nothing known was lost: every answer column is as it was
+SELECT count(*) AS rows_changed
+  FROM dci.disability_record r JOIN dr_before b USING (source, identifier_type, identifier_value)
+ WHERE (r.status, r.has_disability, r.disability_types, r.functional_scores, r.severity,
+        r.assessment_date, r.record, r.fetched_at)
+       IS DISTINCT FROM (b.status, b.has_disability, b.disability_types, b.functional_scores, b.severity,
+        b.assessment_date, b.record, b.fetched_at);
+SELECT count(*) FILTER (WHERE status = 'found') AS still_found FROM dci.disability_record WHERE source = 'dr_main';
 UPDATE dci.data_source SET base_url = replace(base_url, '/opt/status=500/dr', '/dr') WHERE code = 'dr_main';

@@ -106,11 +106,77 @@ token_lifetime(long expires_in)
 	return expires_in - margin;
 }
 
+/* An access token goes into an HTTP header: visible ASCII only, no space. */
+static bool
+token_safe(const char *t)
+{
+	for (const unsigned char *p = (const unsigned char *) t; *p; p++)
+		if (*p <= 0x20 || *p >= 0x7f)
+			return false;
+	return true;
+}
+
+/* The client-credentials grant's form, and where the credentials go. */
+static void
+build_grant(dci_source *src, dbuf *form, dbuf *url, dbuf *basic)
+{
+	dbuf_puts(form, "grant_type=client_credentials");
+	dbuf_puts(url, src->oauth2_token_url);
+	switch (src->oauth2_client_auth)
+	{
+		case DCI_CLIENT_AUTH_BODY:
+			dbuf_puts(form, "&client_id=");
+			form_escape(form, src->oauth2_client_id);
+			dbuf_puts(form, "&client_secret=");
+			form_escape(form, src->oauth2_client_secret);
+			break;
+		case DCI_CLIENT_AUTH_BASIC:
+			{
+				/* RFC 6749 2.3.1: form-encode each, join with ':', base64 */
+				dbuf		pair;
+
+				dbuf_init(&pair);
+				form_escape(&pair, src->oauth2_client_id);
+				dbuf_putc(&pair, ':');
+				form_escape(&pair, src->oauth2_client_secret);
+				dbuf_puts(basic, "Basic ");
+				if (pair.data)
+					dci_b64_encode((const unsigned char *) pair.data, pair.len, 0, basic);
+				if (pair.data)
+					explicit_bzero(pair.data, pair.len);
+				dbuf_free(&pair);
+				break;
+			}
+		case DCI_CLIENT_AUTH_QUERY:
+			dbuf_putc(url, strchr(src->oauth2_token_url, '?') ? '&' : '?');
+			dbuf_puts(url, "client_id=");
+			form_escape(url, src->oauth2_client_id);
+			dbuf_puts(url, "&client_secret=");
+			form_escape(url, src->oauth2_client_secret);
+			break;
+	}
+	if (src->oauth2_scope)
+	{
+		dbuf_puts(form, "&scope=");
+		form_escape(form, src->oauth2_scope);
+	}
+}
+
+static void
+wipe(dbuf *b)
+{
+	if (b->data)
+		explicit_bzero(b->data, b->len);
+	dbuf_free(b);
+}
+
 /* POST the client-credentials grant; returns a malloc'd token or raises. */
 static char *
 fetch_token(dci_source *src, long *expires_in)
 {
-	dbuf		form;
+	dbuf		form,
+				url,
+				basic;
 	dci_http_request req;
 	dci_http_response resp;
 	dci_response parsed;
@@ -121,32 +187,35 @@ fetch_token(dci_source *src, long *expires_in)
 	long		status;
 	dci_http_result hr;
 	char	   *content_type;
+	const char *where = dci_redact_url(src->oauth2_token_url);
 
 	dbuf_init(&form);
-	dbuf_puts(&form, "grant_type=client_credentials&client_id=");
-	form_escape(&form, src->oauth2_client_id);
-	dbuf_puts(&form, "&client_secret=");
-	form_escape(&form, src->oauth2_client_secret);
-	if (src->oauth2_scope)
+	dbuf_init(&url);
+	dbuf_init(&basic);
+	build_grant(src, &form, &url, &basic);
+	if (form.data == NULL || url.data == NULL ||
+		(src->oauth2_client_auth == DCI_CLIENT_AUTH_BASIC && basic.data == NULL))
 	{
-		dbuf_puts(&form, "&scope=");
-		form_escape(&form, src->oauth2_scope);
-	}
-	if (form.data == NULL)
+		wipe(&form);
+		wipe(&url);
+		wipe(&basic);
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	}
 
 	memset(&req, 0, sizeof(req));
-	req.url = src->oauth2_token_url;
+	req.url = url.data;
 	req.body = form.data;
 	req.body_len = form.len;
 	req.content_type = "application/x-www-form-urlencoded";
+	req.authorization = basic.data;
 	req.timeout_ms = (long) src->timeout_seconds * 1000;
 	req.verify_tls = src->verify_ssl;
 
 	dci_stats_counters.token_fetches++;
 	hr = dci_http_perform(&req, &resp, 1, 1, dci_abort_requested, NULL);
-	explicit_bzero(form.data, form.len);
-	dbuf_free(&form);
+	wipe(&form);
+	wipe(&url);
+	wipe(&basic);
 	if (hr == DCI_HTTP_ABORTED)
 	{
 		dci_http_response_free(&resp);
@@ -161,9 +230,9 @@ fetch_token(dci_source *src, long *expires_in)
 		dci_http_response_free(&resp);
 		ereport(ERROR,
 				(errcode(r == DCI_HTTP_TIMEOUT ? ERRCODE_DCI_TIMEOUT : ERRCODE_DCI_NETWORK),
-				 errmsg("OAuth2 token request for DCI source \"%s\" failed: %s",
-						src->code, dci_http_result_name(r)),
-				 errdetail("%s (token URL %s)", msg, src->oauth2_token_url)));
+				 errmsg("OAuth2 token endpoint of DCI source \"%s\" could not be reached: %s",
+						src->code, msg),
+				 errdetail("token URL %s", where)));
 	}
 	status = resp.status;
 	content_type = pstrdup(resp.content_type);
@@ -172,23 +241,35 @@ fetch_token(dci_source *src, long *expires_in)
 		dci_http_response_free(&resp);
 		ereport(ERROR,
 				(errcode(status >= 400 ? ERRCODE_DCI_AUTH : ERRCODE_DCI_BAD_RESPONSE),
-				 errmsg("OAuth2 token request for DCI source \"%s\" failed: HTTP %ld, %s",
+				 errmsg("OAuth2 token endpoint of DCI source \"%s\" answered garbage: HTTP %ld, %s",
 						src->code, status, err),
-				 errdetail("Content-Type: %s; token URL %s", content_type, src->oauth2_token_url)));
+				 errdetail("Content-Type: %s; token URL %s", content_type, where)));
 	}
 	dci_http_response_free(&resp);
 	tok = dci_json_get_string(parsed.root, "access_token");
 	oauth_error = dci_json_get_string(parsed.root, "error");
 	if (status != 200 || tok == NULL || tok[0] == '\0')
 	{
-		char	   *code = pstrdup(oauth_error ? oauth_error : (tok ? "empty access_token" : "no access_token"));
+		char	   *code = dci_sanitize(oauth_error ? oauth_error : (tok ? "empty access_token" : "no access_token"));
 
 		dci_response_free(&parsed);
 		ereport(ERROR,
 				(errcode(ERRCODE_DCI_AUTH),
-				 errmsg("OAuth2 token request for DCI source \"%s\" failed: HTTP %ld (%s)",
+				 errmsg("OAuth2 token endpoint of DCI source \"%s\" refused the credentials: HTTP %ld (%s)",
 						src->code, status, code),
-				 errhint("Check oauth2_client_id, oauth2_client_secret and oauth2_token_url of the source.")));
+				 errdetail("token URL %s, client authentication \"%s\"", where,
+						   src->oauth2_client_auth == DCI_CLIENT_AUTH_BASIC ? "basic" :
+						   src->oauth2_client_auth == DCI_CLIENT_AUTH_QUERY ? "query" : "body"),
+				 errhint("Check oauth2_client_id, oauth2_client_secret, oauth2_client_auth and oauth2_token_url of the source.")));
+	}
+	if (!token_safe(tok))
+	{
+		dci_response_free(&parsed);
+		ereport(ERROR,
+				(errcode(ERRCODE_DCI_AUTH),
+				 errmsg("OAuth2 token endpoint of DCI source \"%s\" issued an access token with control characters or spaces",
+						src->code),
+				 errdetail("A token is sent in an HTTP header; this one could add headers. token URL %s", where)));
 	}
 	token = strdup(tok);
 	if (dci_json_get_long(parsed.root, "expires_in", expires_in) != 0)

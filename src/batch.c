@@ -182,6 +182,7 @@ dci_lookup_batch(FunctionCallInfo fcinfo, const dci_lookup_kind *kind,
 	strs = palloc(sizeof(char *) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
+		CHECK_FOR_INTERRUPTS();
 		if (nulls[i])
 		{
 			if (strict)

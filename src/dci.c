@@ -9,6 +9,7 @@
 #include "storage/ipc.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/wait_event.h"
 
 #include "dci.h"
 
@@ -45,6 +46,38 @@ shutdown_http(int code, Datum arg)
 {
 	dci_http_shutdown();
 	dci_auth_forget(NULL, false);
+	dci_token_shared_release_mine();
+}
+
+/*
+ * Register the exit cleanup (token wipe, claims given back, curl closed) in
+ * this process on first use: callbacks registered in _PG_init of a preloaded
+ * library belong to the postmaster and are dropped at fork.
+ */
+void
+dci_ensure_exit_hook(void)
+{
+	static bool registered = false;
+
+	if (registered)
+		return;
+	on_proc_exit(shutdown_http, (Datum) 0);
+	registered = true;
+}
+
+/* The wait event dci's waits show in pg_stat_activity. */
+uint32
+dci_wait_event(void)
+{
+#if PG_VERSION_NUM >= 170000
+	static uint32 event = 0;
+
+	if (event == 0)
+		event = WaitEventExtensionNew("DciHttp");
+	return event;
+#else
+	return PG_WAIT_EXTENSION;
+#endif
 }
 
 /*
@@ -79,11 +112,11 @@ _PG_init(void)
 							"Largest response body accepted from a registry.",
 							"A larger response fails the call instead of filling memory.",
 							&dci_max_response_kb, 16384, 1, 1024 * 1024,
-							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
+							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
 	DefineCustomIntVariable("dci.signature_skew",
 							"Clock skew, in seconds, allowed when checking response signatures.",
 							NULL, &dci_signature_skew, 60, 0, 3600,
-							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomIntVariable("dci.max_host_connections",
 							"Most connections one backend opens to one registry host at once.",
 							NULL, &dci_max_host_connections, 8, 1, 256,
@@ -96,7 +129,7 @@ _PG_init(void)
 							"Seconds a lookup answer is reused by this backend (0: no response cache).",
 							"Only found and not-found answers are cached, never failures.",
 							&dci_cache_ttl, 0, 0, 86400,
-							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomIntVariable("dci.cache_max_entries",
 							"Most answers the response cache holds before it is emptied.",
 							NULL, &dci_cache_max_entries, 100000, 1, 10000000,
@@ -113,7 +146,6 @@ _PG_init(void)
 
 	dci_source_cache_init();
 	dci_token_shmem_init();
-	on_proc_exit(shutdown_http, (Datum) 0);
 }
 
 Datum

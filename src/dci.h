@@ -13,6 +13,8 @@
 #include "access/tupdesc.h"
 #include "fmgr.h"
 #include "utils/array.h"
+#include "access/htup.h"
+#include "nodes/pg_list.h"
 #include "utils/hsearch.h"
 
 #include "envelope.h"
@@ -47,6 +49,17 @@ typedef enum dci_auth_type
 	DCI_AUTH_OAUTH2
 } dci_auth_type;
 
+/* How OAuth2 client credentials reach the token endpoint (RFC 6749 2.3.1). */
+typedef enum dci_client_auth
+{
+	DCI_CLIENT_AUTH_BODY,		/* client_id / client_secret form fields */
+	DCI_CLIENT_AUTH_BASIC,		/* Authorization: Basic */
+	DCI_CLIENT_AUTH_QUERY		/* in the token URL's query string (OpenCRVS) */
+} dci_client_auth;
+
+/* The version of the SQL objects this library reads and writes. */
+#define DCI_SCHEMA_VERSION "0.2.0"
+
 /* One dci.data_source row, validated, with its keys loaded. */
 typedef struct dci_source
 {
@@ -60,6 +73,7 @@ typedef struct dci_source
 	char	   *oauth2_client_id;
 	char	   *oauth2_client_secret;
 	char	   *oauth2_scope;
+	dci_client_auth oauth2_client_auth;
 	char	   *signing_key_id;
 	dci_signing_mode signing_mode;
 	char	   *our_sender_id;
@@ -68,6 +82,7 @@ typedef struct dci_source
 	dci_verify_mode verify_mode;
 	char	   *reg_type;
 	char	   *record_profile;
+	bool		relax_binding;	/* registry omits transaction_id / reference_id */
 	char	  **not_found_codes;	/* item rjct codes read as "not found" */
 	int			n_not_found_codes;
 	char	   *search_url;		/* base_url + search_endpoint */
@@ -78,15 +93,54 @@ typedef struct dci_source
 	bool		verify_ssl;
 	int			timeout_seconds;
 	int			batch_size;
+	int			max_retries;	/* resends of a retriable failure (429, 503, reset) */
 	char	   *kid;			/* kidId / JWS kid for our signatures */
 	dci_key    *signing_key;	/* private key, NULL with signing_mode none */
 	dci_key    *registry_key;	/* registry's public key, NULL when not set */
 } dci_source;
 
-/* source.c */
+/* source.c: config rows, read by heap scan (no SQL, no privilege needed) */
+typedef struct dci_row
+{
+	HeapTuple	tup;
+	TupleDesc	desc;
+} dci_row;
+
+/* Called for each row of a scan; false stops it. */
+typedef bool (*dci_row_fn) (const dci_row *row, void *arg);
+
+/* The source of that code, validated and with its keys loaded (cached). */
 extern dci_source *dci_source_get(const char *code);
+/* Codes of the active sources whose registry_sender_id is sender. */
+extern List *dci_source_codes_by_sender(const char *registry_sender_id);
 extern void dci_source_cache_init(void);
 extern Oid	dci_config_relid(void);
+extern Oid	dci_table_relid(const char *relname);
+/* The role that owns the extension's tables. */
+extern Oid	dci_config_owner(void);
+/* ERROR unless the installed extension is DCI_SCHEMA_VERSION. */
+extern void dci_check_schema_version(void);
+extern void dci_scan_rows(const char *relname, const char *keycol, const char *key,
+						  dci_row_fn fn, void *arg);
+extern int	dci_attnum(TupleDesc desc, const char *name);
+extern Datum dci_row_datum(const dci_row *row, const char *name, bool *isnull);
+extern char *dci_row_text(const dci_row *row, const char *name);
+
+/* owner.c: SQL run as the tables' owner, safely */
+typedef struct dci_owner_scope
+{
+	Oid			save_userid;
+	int			save_sec;
+	int			save_nestlevel;
+} dci_owner_scope;
+
+/*
+ * Become the tables' owner in a security-restricted operation with
+ * search_path = pg_catalog, pg_temp, and connect SPI.  Statements run in
+ * the scope must still qualify every object and operator.
+ */
+extern void dci_owner_enter(dci_owner_scope *scope);
+extern void dci_owner_leave(dci_owner_scope *scope);
 
 /* auth.c */
 extern const char *dci_auth_bearer(dci_source *src, bool force_refresh);
@@ -102,6 +156,7 @@ extern void dci_token_shared_put(dci_source *src, uint32 cfg, const char *token,
 								 time_t refresh_at, uint64 *generation);
 extern void dci_token_shared_abandon(dci_source *src);
 extern void dci_token_shared_forget(const char *code);
+extern void dci_token_shared_release_mine(void);
 extern void dci_auth_forget_all(void);
 
 /* search.c */
@@ -200,6 +255,10 @@ extern Datum dci_text_array(char **items, int n);
 extern Datum dci_json_datum(struct json_object *o);
 extern Datum dci_date_datum(const char *iso);
 
+/* report.c: registry text and URLs made safe to print */
+extern char *dci_sanitize(const char *s);
+extern char *dci_redact_url(const char *url);
+
 /* dci.c: GUCs and the abort check */
 extern int	dci_connect_timeout_ms;
 extern int	dci_max_response_kb;
@@ -209,6 +268,8 @@ extern char *dci_ca_file;
 extern int	dci_abort_requested(void *arg);
 extern void dci_check_cancel(void);
 extern void dci_http_apply_config(void);
+extern void dci_ensure_exit_hook(void);
+extern uint32 dci_wait_event(void);
 
 /* counters for dci_stats() */
 typedef struct dci_counters

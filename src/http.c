@@ -179,14 +179,15 @@ setup_slot(slot *s, const dci_http_request *r, dci_http_response *resp)
 	s->headers = curl_slist_append(s->headers, "Accept: application/json");
 	/* no 100-continue round trip before every POST */
 	s->headers = curl_slist_append(s->headers, "Expect:");
-	if (r->bearer)
+	if (r->bearer || r->authorization)
 	{
-		size_t		len = strlen(r->bearer) + 32;
+		const char *v = r->bearer ? r->bearer : r->authorization;
+		size_t		len = strlen(v) + 32;
 		char	   *auth = malloc(len);
 
 		if (auth == NULL)
 			return -1;
-		snprintf(auth, len, "Authorization: Bearer %s", r->bearer);
+		snprintf(auth, len, "Authorization: %s%s", r->bearer ? "Bearer " : "", v);
 		s->headers = curl_slist_append(s->headers, auth);
 		/* curl copies the string; wipe ours */
 		memset(auth, 0, len);

@@ -40,6 +40,7 @@ typedef struct dci_http_request
 	size_t		body_len;
 	const char *content_type;	/* default application/json */
 	const char *bearer;			/* Authorization: Bearer ...; NULL: none */
+	const char *authorization;	/* whole Authorization value when bearer is NULL */
 	long		timeout_ms;		/* whole request */
 	int			verify_tls;
 	int			forbid_reuse;	/* fresh connection (benchmarks only) */

@@ -274,7 +274,9 @@ dci_check_duplication_multi(PG_FUNCTION_ARGS)
 
 		if (tok != WJB_ELEM)
 			continue;
-		if (v.type != jbvBinary ||
+		CHECK_FOR_INTERRUPTS();
+		/* a key lookup is only defined on an object container */
+		if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data) ||
 			(t = getKeyJsonValueFromContainer(v.val.binary.data, "type", 4, NULL)) == NULL ||
 			(val = getKeyJsonValueFromContainer(v.val.binary.data, "value", 5, NULL)) == NULL ||
 			t->type != jbvString || val->type != jbvString)
@@ -324,12 +326,13 @@ dci_check_duplication_batch(PG_FUNCTION_ARGS)
 {
 	char	   *args[2];
 
-	args[0] = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	args[1] = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	/* not STRICT (exclude_program may be NULL): check before reading anything */
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("identifier_values and source must not be null")));
+				 errmsg("identifier_type, identifier_values and source of dci_check_duplication_batch must not be null")));
+	args[0] = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	args[1] = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
 	dci_lookup_batch(fcinfo, &duplication_kind, text_to_cstring(PG_GETARG_TEXT_PP(2)), args[0],
 					 PG_GETARG_ARRAYTYPE_P(1), !PG_ARGISNULL(4) && PG_GETARG_BOOL(4), args);
 	return (Datum) 0;

@@ -8,6 +8,8 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/pg_list.h"
+#include "nodes/value.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
@@ -84,85 +86,135 @@ dci_generate_signing_key(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(result);
 }
 
-/* Reads public keys and the senders that use them, as the tables' owner. */
+/* A signing key row, and the senders of the sources that sign with it. */
+typedef struct jwk_key
+{
+	char	   *key_id;
+	char	   *alg;
+	char	   *pem;
+	List	   *senders;
+} jwk_key;
+
+static bool
+collect_key(const dci_row *row, void *arg)
+{
+	List	  **keys = arg;
+	bool		isnull;
+	Datum		active = dci_row_datum(row, "active", &isnull);
+	jwk_key    *k;
+
+	if (isnull || !DatumGetBool(active))
+		return true;
+	k = palloc0(sizeof(jwk_key));
+	k->key_id = dci_row_text(row, "key_id");
+	k->alg = dci_row_text(row, "algorithm");
+	k->pem = dci_row_text(row, "public_key");
+	*keys = lappend(*keys, k);
+	return true;
+}
+
+static bool
+collect_sender(const dci_row *row, void *arg)
+{
+	List	   *keys = arg;
+	char	   *key_id = dci_row_text(row, "signing_key_id");
+	char	   *sender = dci_row_text(row, "our_sender_id");
+	ListCell   *lc;
+
+	if (key_id == NULL || sender == NULL)
+		return true;
+	foreach(lc, keys)
+	{
+		jwk_key    *k = lfirst(lc);
+
+		if (strcmp(k->key_id, key_id) == 0 && !list_member(k->senders, makeString(sender)))
+			k->senders = lappend(k->senders, makeString(sender));
+	}
+	return true;
+}
+
+static int
+cmp_key(const ListCell *a, const ListCell *b)
+{
+	return strcmp(((jwk_key *) lfirst(a))->key_id, ((jwk_key *) lfirst(b))->key_id);
+}
+
+static int
+cmp_string(const ListCell *a, const ListCell *b)
+{
+	return strcmp(strVal(lfirst(a)), strVal(lfirst(b)));
+}
+
+/* One JWK into out (kid as given); the key is freed on every path. */
+static void
+append_jwk(dbuf *out, const jwk_key *k, const char *kid, int *nkeys)
+{
+	char		err[256];
+	dci_key    *key = dci_key_load_public(k->pem, err, sizeof(err));
+
+	if (key == NULL)
+	{
+		dbuf_free(out);
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("public key of signing key \"%s\" cannot be loaded: %s", k->key_id, err)));
+	}
+	if ((*nkeys)++ > 0)
+		dbuf_putc(out, ',');
+	if (dci_key_jwk(key, kid, out, err, sizeof(err)) != 0)
+	{
+		dci_key_free(key);
+		dbuf_free(out);
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("cannot make a JWK of signing key \"%s\": %s", k->key_id, err)));
+	}
+	dci_key_free(key);
+}
+
+/*
+ * The public keys of the active signing keys.  Rows are read by heap scan
+ * (no SQL, no privilege): public keys are public, private keys never read.
+ */
 Datum
 dci_jwks(PG_FUNCTION_ARGS)
 {
 	const char *sender = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
-	Oid			save_userid;
-	int			save_sec;
-	Oid			owner;
-	bool		isnull;
+	List	   *keys = NIL;
+	ListCell   *lc;
 	dbuf		out;
 	int			nkeys = 0;
 	char	   *json;
-	Datum		result;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute("SELECT relowner FROM pg_class WHERE oid = 'dci.signing_key'::regclass",
-					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "cannot find dci.signing_key");
-	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	if (SPI_execute("SELECT k.key_id, k.algorithm, k.public_key, s.sender "
-					"FROM dci.signing_key k LEFT JOIN LATERAL ("
-					"  SELECT DISTINCT d.our_sender_id AS sender FROM dci.data_source d "
-					"  WHERE d.signing_key_id = k.key_id) s ON true "
-					"WHERE k.active ORDER BY k.key_id, s.sender",
-					true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "cannot read dci.signing_key");
-	SetUserIdAndSecContext(save_userid, save_sec);
+	dci_scan_rows("signing_key", NULL, NULL, collect_key, &keys);
+	dci_scan_rows("data_source", NULL, NULL, collect_sender, keys);
+	list_sort(keys, cmp_key);
 
 	dbuf_init(&out);
 	dbuf_puts(&out, "{\"keys\":[");
-	for (uint64 i = 0; i < SPI_processed; i++)
+	foreach(lc, keys)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		char	   *key_id = SPI_getvalue(tup, desc, 1);
-		char	   *alg = SPI_getvalue(tup, desc, 2);
-		char	   *pem = SPI_getvalue(tup, desc, 3);
-		char	   *row_sender = SPI_getvalue(tup, desc, 4);
-		const char *who = sender ? sender : row_sender;
-		char		err[256];
-		char	   *kid;
-		dci_key    *k;
+		jwk_key    *k = lfirst(lc);
+		bool		ed = strcmp(k->alg, "ed25519") == 0;
 
-		/* with an explicit sender, one JWK per key */
-		if (sender && i > 0 && strcmp(key_id, SPI_getvalue(SPI_tuptable->vals[i - 1], desc, 1)) == 0)
-			continue;
-		if (strcmp(alg, "ed25519") == 0 && who)
-			kid = psprintf("%s|%s|ed25519", who, key_id);
+		/* an Ed25519 kid names its sender: one JWK per sender that uses the key */
+		if (ed && sender)
+			append_jwk(&out, k, psprintf("%s|%s|ed25519", sender, k->key_id), &nkeys);
+		else if (ed && k->senders != NIL)
+		{
+			ListCell   *sc;
+
+			list_sort(k->senders, cmp_string);
+			foreach(sc, k->senders)
+				append_jwk(&out, k, psprintf("%s|%s|ed25519", strVal(lfirst(sc)), k->key_id), &nkeys);
+		}
 		else
-			kid = key_id;
-		k = dci_key_load_public(pem, err, sizeof(err));
-		if (k == NULL)
-		{
-			dbuf_free(&out);
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("public key of signing key \"%s\" cannot be loaded: %s", key_id, err)));
-		}
-		if (nkeys++ > 0)
-			dbuf_putc(&out, ',');
-		if (dci_key_jwk(k, kid, &out, err, sizeof(err)) != 0)
-		{
-			dci_key_free(k);
-			dbuf_free(&out);
-			ereport(ERROR,
-					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("cannot make a JWK of signing key \"%s\": %s", key_id, err)));
-		}
-		dci_key_free(k);
+			append_jwk(&out, k, k->key_id, &nkeys);
 	}
 	dbuf_puts(&out, "]}");
 	if (out.data == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	SPI_finish();
 	json = pstrdup(out.data);
 	dbuf_free(&out);
-	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
-	PG_RETURN_DATUM(result);
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common/hashfn.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
@@ -48,7 +49,10 @@ typedef struct value_entry
 static uint32
 value_hash(const void *key, Size keysize)
 {
-	return string_hash(*(const char *const *) key, NAMEDATALEN);
+	const char *s = *(const char *const *) key;
+
+	/* the whole key: string_hash stops at NAMEDATALEN, so shared prefixes collide */
+	return hash_bytes((const unsigned char *) s, strlen(s));
 }
 
 static int
@@ -291,8 +295,10 @@ dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 		for (int i = 0; i < n; i++)
 		{
 			bool		found;
-			value_entry *e = hash_search(seen, &values[i], HASH_ENTER, &found);
+			value_entry *e;
 
+			CHECK_FOR_INTERRUPTS();
+			e = hash_search(seen, &values[i], HASH_ENTER, &found);
 			if (!found)
 			{
 				e->count = 0;
@@ -301,7 +307,10 @@ dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 			e->count++;
 		}
 		for (int i = 0; i < nuniq; i++)
+		{
+			CHECK_FOR_INTERRUPTS();
 			counts[i] = ((value_entry *) hash_search(seen, &uniq[i], HASH_FIND, NULL))->count;
+		}
 		hash_destroy(seen);
 	}
 

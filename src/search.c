@@ -585,17 +585,14 @@ dci_search_by_id(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(search_one(src, &item));
 }
 
-/* Write the outcome into last_test_* as the table owner. */
+/* Write the outcome into last_test_* as the tables' owner. */
 static void
 record_test(const char *code, bool ok, int status, const char *message, double ms)
 {
 	Oid			types[5] = {TEXTOID, BOOLOID, INT4OID, TEXTOID, FLOAT8OID};
 	Datum		vals[5];
 	char		nulls[5] = {' ', ' ', status ? ' ' : 'n', message ? ' ' : 'n', ' '};
-	Oid			save_userid;
-	int			save_sec;
-	Oid			owner;
-	bool		isnull;
+	dci_owner_scope scope;
 
 	vals[0] = CStringGetTextDatum(code);
 	vals[1] = BoolGetDatum(ok);
@@ -603,21 +600,13 @@ record_test(const char *code, bool ok, int status, const char *message, double m
 	vals[3] = message ? CStringGetTextDatum(message) : (Datum) 0;
 	vals[4] = Float8GetDatum(ms);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute("SELECT c.relowner FROM pg_class c WHERE c.oid = 'dci.data_source'::regclass",
-					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "cannot find dci.data_source");
-	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	if (SPI_execute_with_args("UPDATE dci.data_source SET last_test_at = now(), last_test_ok = $2, "
-							  "last_test_http_status = $3, last_test_message = $4, "
-							  "last_test_latency_ms = $5 WHERE code = $1",
+	dci_owner_enter(&scope);
+	if (SPI_execute_with_args("UPDATE dci.data_source SET last_test_at = pg_catalog.now(), "
+							  "last_test_ok = $2, last_test_http_status = $3, last_test_message = $4, "
+							  "last_test_latency_ms = $5 WHERE code OPERATOR(pg_catalog.=) $1",
 							  5, types, vals, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "cannot update dci.data_source");
-	SetUserIdAndSecContext(save_userid, save_sec);
-	SPI_finish();
+	dci_owner_leave(&scope);
 }
 
 Datum

@@ -5,28 +5,42 @@
  * to dci.data_source or dci.signing_key: the tables' statement trigger
  * (dci_config_changed) sends a relcache invalidation for dci.data_source,
  * which every backend receives, and the callback below drops the cache.
- * Rows are read as the tables' owner so that a role with only EXECUTE on the
- * dci_* functions can search without being able to read any secret.
+ *
+ * Rows are read with a catalog-style heap scan (table_open and
+ * systable_beginscan, as pg_cron's job_metadata.c does), never with SQL:
+ * nothing is parsed under the caller's search_path and no privilege is
+ * needed, so a role with only EXECUTE on the dci_* functions can search
+ * without being able to read any secret, and cannot make the read run code.
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
-#include "executor/spi.h"
+#include "executor/executor.h"
+#include "nodes/readfuncs.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
-#include "catalog/pg_class.h"
-#include "access/htup_details.h"
-#include "utils/array.h"
 
 #include "dci.h"
 
 PG_FUNCTION_INFO_V1(dci_config_changed);
+PG_FUNCTION_INFO_V1(dci_validate_row);
 
 typedef struct source_entry
 {
@@ -38,31 +52,12 @@ static HTAB *source_cache = NULL;
 static MemoryContext source_mcxt = NULL;
 static Oid	config_relid = InvalidOid;
 static bool cache_valid = false;
+static bool schema_checked = false;
 
-static void
-free_keys(void)
-{
-	HASH_SEQ_STATUS status;
-	source_entry *e;
-
-	if (source_cache == NULL)
-		return;
-	hash_seq_init(&status, source_cache);
-	while ((e = hash_seq_search(&status)) != NULL)
-	{
-		if (e->src)
-		{
-			dci_key_free(e->src->signing_key);
-			dci_key_free(e->src->registry_key);
-		}
-	}
-}
-
-/* Drop every cached row (their memory and loaded keys). */
+/* Drop every cached row: their contexts go, and with them the loaded keys. */
 static void
 reset_cache(void)
 {
-	free_keys();
 	if (source_mcxt)
 		MemoryContextReset(source_mcxt);
 	source_cache = NULL;
@@ -75,7 +70,11 @@ static void
 relcache_callback(Datum arg, Oid relid)
 {
 	if (relid == InvalidOid || relid == config_relid)
+	{
 		cache_valid = false;
+		/* ALTER EXTENSION UPDATE may have run: check the schema version again */
+		schema_checked = false;
+	}
 }
 
 void
@@ -84,18 +83,86 @@ dci_source_cache_init(void)
 	CacheRegisterRelcacheCallback(relcache_callback, (Datum) 0);
 }
 
+/* A table of schema dci, found through the syscache (no SQL). */
 Oid
-dci_config_relid(void)
+dci_table_relid(const char *relname)
 {
 	Oid			nsp = get_namespace_oid("dci", true);
-	Oid			relid = OidIsValid(nsp) ? get_relname_relid("data_source", nsp) : InvalidOid;
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
 
 	if (!OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("table dci.data_source does not exist"),
-				 errhint("Run CREATE EXTENSION dci in this database.")));
+				 errmsg("table dci.%s does not exist", relname),
+				 errhint("Run CREATE EXTENSION dci (or ALTER EXTENSION dci UPDATE) in this database.")));
 	return relid;
+}
+
+Oid
+dci_config_relid(void)
+{
+	return dci_table_relid("data_source");
+}
+
+/* The role that owns the extension's tables (the relcache, no SQL). */
+Oid
+dci_config_owner(void)
+{
+	HeapTuple	classtup;
+	Oid			relid = dci_config_relid();
+	Oid			owner;
+
+	classtup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(classtup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(classtup))->relowner;
+	ReleaseSysCache(classtup);
+	return owner;
+}
+
+/*
+ * The library and the installed SQL objects must be of the same version: an
+ * old schema lacks columns this code reads.  Read pg_extension by scan.
+ */
+void
+dci_check_schema_version(void)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	char	   *version = NULL;
+
+	if (schema_checked)
+		return;
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("dci"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, Anum_pg_extension_extversion,
+									 RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			version = TextDatumGetCString(d);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (version == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"dci\" is not installed in this database"),
+				 errhint("Run CREATE EXTENSION dci.")));
+	if (strcmp(version, DCI_SCHEMA_VERSION) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"dci\" is installed at version %s, but its library is version %s",
+						version, DCI_SCHEMA_VERSION),
+				 errhint("Run ALTER EXTENSION dci UPDATE.")));
+	schema_checked = true;
 }
 
 Datum
@@ -124,29 +191,102 @@ url_join(const char *base, const char *path)
 	return psprintf("%.*s%s%s", (int) bl, base, path[0] == '/' ? "" : "/", path);
 }
 
-static char *
-col_text(HeapTuple tup, TupleDesc desc, const char *name)
-{
-	int			attno = SPI_fnumber(desc, name);
-	bool		isnull;
-	Datum		d;
+/* ---- reading a row without SQL ---- */
 
-	if (attno <= 0)
-		elog(ERROR, "dci.data_source has no column \"%s\"", name);
-	d = SPI_getbinval(tup, desc, attno, &isnull);
-	if (isnull)
-		return NULL;
-	return TextDatumGetCString(d);
+int
+dci_attnum(TupleDesc desc, const char *name)
+{
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(desc, i);
+
+		if (!a->attisdropped && strcmp(NameStr(a->attname), name) == 0)
+			return i + 1;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("table %s has no column \"%s\"", "dci.data_source or dci.signing_key", name),
+			 errhint("Run ALTER EXTENSION dci UPDATE.")));
+	return 0;					/* not reached */
 }
 
-static Datum
-col_datum(HeapTuple tup, TupleDesc desc, const char *name, bool *isnull)
+Datum
+dci_row_datum(const dci_row *row, const char *name, bool *isnull)
 {
-	int			attno = SPI_fnumber(desc, name);
+	return heap_getattr(row->tup, dci_attnum(row->desc, name), row->desc, isnull);
+}
 
-	if (attno <= 0)
-		elog(ERROR, "dci.data_source has no column \"%s\"", name);
-	return SPI_getbinval(tup, desc, attno, isnull);
+char *
+dci_row_text(const dci_row *row, const char *name)
+{
+	bool		isnull;
+	Datum		d = dci_row_datum(row, name, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/* A text column with an empty string read as unset. */
+static char *
+row_text_set(const dci_row *row, const char *name)
+{
+	char	   *v = dci_row_text(row, name);
+
+	return (v && v[0]) ? v : NULL;
+}
+
+static bool
+row_bool(const dci_row *row, const char *name, bool dflt)
+{
+	bool		isnull;
+	Datum		d = dci_row_datum(row, name, &isnull);
+
+	return isnull ? dflt : DatumGetBool(d);
+}
+
+static int
+row_int(const dci_row *row, const char *name, int dflt)
+{
+	bool		isnull;
+	Datum		d = dci_row_datum(row, name, &isnull);
+
+	return isnull ? dflt : DatumGetInt32(d);
+}
+
+/*
+ * Scan table relname of schema dci for rows whose text column keycol equals
+ * key (every row when keycol is NULL); fn sees each, in the caller's memory
+ * context, and returns false to stop.  Read with a fresh snapshot, like the
+ * catalogs, so a change committed by another session is seen at once.
+ */
+void
+dci_scan_rows(const char *relname, const char *keycol, const char *key,
+			  dci_row_fn fn, void *arg)
+{
+	Relation	rel = table_open(dci_table_relid(relname), AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	ScanKeyData skey;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	/*
+	 * A heap scan, not an index scan: the tables hold a few rows, and a text
+	 * key compared under another collation than the index's could miss one.
+	 */
+	if (keycol)
+		ScanKeyInit(&skey, dci_attnum(desc, keycol), BTEqualStrategyNumber, F_TEXTEQ,
+					CStringGetTextDatum(key));
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, keycol ? 1 : 0,
+							  keycol ? &skey : NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		dci_row		row = {tup, desc};
+
+		CHECK_FOR_INTERRUPTS();
+		if (!fn(&row, arg))
+			break;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
 }
 
 static void
@@ -158,39 +298,62 @@ missing(const char *code, const char *what, const char *hint)
 			 errhint("%s", hint)));
 }
 
-/* Key columns of a signing key, as the table owner. */
+/* The first matching row, copied into the current memory context. */
+static bool
+copy_first_row(const dci_row *row, void *arg)
+{
+	HeapTuple  *out = arg;
+
+	*out = heap_copytuple(row->tup);
+	return false;
+}
+
+/* A loaded key lives as long as the row's memory context. */
+static void
+free_key_cb(void *arg)
+{
+	dci_key_free((dci_key *) arg);
+}
+
+static dci_key *
+keep_key(dci_key *k)
+{
+	MemoryContextCallback *cb = palloc0(sizeof(MemoryContextCallback));
+
+	cb->func = free_key_cb;
+	cb->arg = k;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
+	return k;
+}
+
+/* The private key of a source, read from dci.signing_key. */
 static void
 load_signing_key(dci_source *s)
 {
-	Datum		arg = CStringGetTextDatum(s->signing_key_id);
-	Oid			argtype = TEXTOID;
+	HeapTuple	tup = NULL;
+	Relation	rel;
 	char		err[256];
 	char	   *pem;
 	char	   *alg;
-	bool		active;
-	bool		isnull;
-	MemoryContext cxt = CurrentMemoryContext;
+	dci_row		row;
 
-	if (SPI_execute_with_args("SELECT private_key, algorithm, active FROM dci.signing_key WHERE key_id = $1",
-							  1, &argtype, &arg, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read dci.signing_key");
-	/* SPI leaves its own context current: the cached row must not live there */
-	MemoryContextSwitchTo(cxt);
-	if (SPI_processed == 0)
+	dci_scan_rows("signing_key", "key_id", s->signing_key_id, copy_first_row, &tup);
+	if (tup == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("DCI source \"%s\" refers to signing key \"%s\", which does not exist",
 						s->code, s->signing_key_id),
 				 errhint("Create it with dci_generate_signing_key('%s').", s->signing_key_id)));
-	pem = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	alg = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	active = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	if (!active)
+	rel = table_open(dci_table_relid("signing_key"), AccessShareLock);
+	row.tup = tup;
+	row.desc = RelationGetDescr(rel);
+	if (!row_bool(&row, "active", false))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("signing key \"%s\" of DCI source \"%s\" is not active",
 						s->signing_key_id, s->code),
 				 errhint("Set dci.signing_key.active or point the source at another key.")));
+	alg = dci_row_text(&row, "algorithm");
 	if ((s->signing_mode == DCI_SIGN_ED25519 && strcmp(alg, "ed25519") != 0) ||
 		(s->signing_mode == DCI_SIGN_JWS_RS256 && strcmp(alg, "rs256") != 0))
 		ereport(ERROR,
@@ -198,83 +361,104 @@ load_signing_key(dci_source *s)
 				 errmsg("DCI source \"%s\" signs with %s but signing key \"%s\" is %s",
 						s->code, s->signing_mode == DCI_SIGN_ED25519 ? "dci-ed25519" : "jws-rs256",
 						s->signing_key_id, alg)));
-	s->signing_key = dci_key_load_private(pem, err, sizeof(err));
-	/* wipe the PEM copy SPI made before it can linger in memory */
-	explicit_bzero(pem, strlen(pem));
-	pfree(pem);
+	pem = dci_row_text(&row, "private_key");
+	table_close(rel, AccessShareLock);
+	s->signing_key = dci_key_load_private(pem ? pem : "", err, sizeof(err));
+	/* wipe our copy of the PEM before it can linger in memory */
+	if (pem)
+		explicit_bzero(pem, strlen(pem));
+	heap_freetuple(tup);
 	if (s->signing_key == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("signing key \"%s\" of DCI source \"%s\" cannot be loaded",
 						s->signing_key_id, s->code),
 				 errdetail("%s", err)));
+	keep_key(s->signing_key);
 	s->kid = s->signing_mode == DCI_SIGN_ED25519
 		? psprintf("%s|%s|ed25519", s->our_sender_id, s->signing_key_id)
 		: pstrdup(s->signing_key_id);
 }
 
-/* Build a dci_source from the SPI result row (memory: CurrentMemoryContext). */
+/* A header value (token, id) must not carry characters that end a header line. */
+static bool
+header_safe(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/* Build a dci_source from a row (memory: CurrentMemoryContext). */
 static dci_source *
-build_source(HeapTuple tup, TupleDesc desc)
+build_source(const dci_row *row)
 {
 	dci_source *s = palloc0(sizeof(dci_source));
 	char	   *v;
+	char		err[256];
 	bool		isnull;
 	Datum		d;
-	char		err[256];
-	char	   *endpoint;
 
-	s->code = col_text(tup, desc, "code");
-	s->name = col_text(tup, desc, "name");
-	s->registry_type = col_text(tup, desc, "registry_type");
+	s->code = dci_row_text(row, "code");
+	s->name = dci_row_text(row, "name");
+	s->registry_type = dci_row_text(row, "registry_type");
 
-	d = col_datum(tup, desc, "active", &isnull);
-	if (!DatumGetBool(d))
+	if (!row_bool(row, "active", true))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("DCI source \"%s\" is not active", s->code),
 				 errhint("UPDATE dci.data_source SET active = true WHERE code = '%s'.", s->code)));
 
-	s->base_url = col_text(tup, desc, "base_url");
-	if (s->base_url == NULL || s->base_url[0] == '\0')
+	s->base_url = row_text_set(row, "base_url");
+	if (s->base_url == NULL)
 		missing(s->code, "base_url", "Set dci.data_source.base_url to the registry's URL, e.g. https://crvs.example.org/api.");
 	if (strncmp(s->base_url, "http://", 7) != 0 && strncmp(s->base_url, "https://", 8) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("base_url of DCI source \"%s\" must start with http:// or https://", s->code)));
-	s->our_sender_id = col_text(tup, desc, "our_sender_id");
-	if (s->our_sender_id == NULL || s->our_sender_id[0] == '\0')
+	s->our_sender_id = row_text_set(row, "our_sender_id");
+	if (s->our_sender_id == NULL)
 		missing(s->code, "our_sender_id", "Set dci.data_source.our_sender_id to the sender id the registry knows us by.");
 
-	v = col_text(tup, desc, "auth_type");
+	v = dci_row_text(row, "auth_type");
 	s->auth_type = strcmp(v, "bearer") == 0 ? DCI_AUTH_BEARER :
 		strcmp(v, "oauth2") == 0 ? DCI_AUTH_OAUTH2 : DCI_AUTH_NONE;
-	s->bearer_token = col_text(tup, desc, "bearer_token");
-	s->oauth2_client_id = col_text(tup, desc, "oauth2_client_id");
-	s->oauth2_client_secret = col_text(tup, desc, "oauth2_client_secret");
-	s->oauth2_scope = col_text(tup, desc, "oauth2_scope");
-	v = col_text(tup, desc, "oauth2_token_url");
+	s->bearer_token = row_text_set(row, "bearer_token");
+	s->oauth2_client_id = row_text_set(row, "oauth2_client_id");
+	s->oauth2_client_secret = row_text_set(row, "oauth2_client_secret");
+	s->oauth2_scope = row_text_set(row, "oauth2_scope");
+	v = row_text_set(row, "oauth2_token_url");
 	s->oauth2_token_url = url_join(s->base_url, v ? v : "/oauth2/client/token");
-	if (s->auth_type == DCI_AUTH_BEARER && (s->bearer_token == NULL || s->bearer_token[0] == '\0'))
+	v = row_text_set(row, "oauth2_client_auth");
+	s->oauth2_client_auth = v == NULL || strcmp(v, "body") == 0 ? DCI_CLIENT_AUTH_BODY :
+		strcmp(v, "basic") == 0 ? DCI_CLIENT_AUTH_BASIC : DCI_CLIENT_AUTH_QUERY;
+	if (s->auth_type == DCI_AUTH_BEARER && s->bearer_token == NULL)
 		missing(s->code, "bearer_token", "Set dci.data_source.bearer_token, or change auth_type.");
+	if (s->auth_type == DCI_AUTH_BEARER && !header_safe(s->bearer_token))
+		ereport(ERROR,
+				(errcode(ERRCODE_DCI_AUTH),
+				 errmsg("bearer_token of DCI source \"%s\" contains control characters", s->code),
+				 errhint("A token is sent in an HTTP header; set dci.data_source.bearer_token to the token alone.")));
 	if (s->auth_type == DCI_AUTH_OAUTH2 &&
 		(s->oauth2_client_id == NULL || s->oauth2_client_secret == NULL))
 		missing(s->code, "OAuth2 client credentials",
 				"Set dci.data_source.oauth2_client_id and oauth2_client_secret, or change auth_type.");
 
-	v = col_text(tup, desc, "signing_mode");
+	v = dci_row_text(row, "signing_mode");
 	if (dci_signing_mode_parse(v, &s->signing_mode) != 0)
 		elog(ERROR, "unknown signing_mode \"%s\"", v);
-	s->signing_key_id = col_text(tup, desc, "signing_key_id");
-	s->our_callback_uri = col_text(tup, desc, "our_callback_uri");
-	s->registry_sender_id = col_text(tup, desc, "registry_sender_id");
-	s->reg_type = col_text(tup, desc, "reg_type");
-	s->record_profile = col_text(tup, desc, "record_profile");
+	s->signing_key_id = row_text_set(row, "signing_key_id");
+	s->our_callback_uri = row_text_set(row, "our_callback_uri");
+	s->registry_sender_id = row_text_set(row, "registry_sender_id");
+	s->reg_type = row_text_set(row, "reg_type");
+	s->record_profile = dci_row_text(row, "record_profile");
+	s->relax_binding = row_bool(row, "relax_response_binding", false);
 
-	v = col_text(tup, desc, "verify_response_signature");
+	v = dci_row_text(row, "verify_response_signature");
 	s->verify_mode = strcmp(v, "off") == 0 ? DCI_VERIFY_OFF :
 		strcmp(v, "if-present") == 0 ? DCI_VERIFY_IF_PRESENT : DCI_VERIFY_REQUIRED;
-	d = col_datum(tup, desc, "not_found_reason_codes", &isnull);
+	d = dci_row_datum(row, "not_found_reason_codes", &isnull);
 	if (!isnull)
 	{
 		Datum	   *elems;
@@ -289,22 +473,23 @@ build_source(HeapTuple tup, TupleDesc desc)
 				s->not_found_codes[s->n_not_found_codes++] = TextDatumGetCString(elems[i]);
 	}
 
-	endpoint = col_text(tup, desc, "search_endpoint");
-	s->search_url = url_join(s->base_url, endpoint);
-	s->subscribe_url = url_join(s->base_url, col_text(tup, desc, "subscribe_endpoint"));
-	s->txn_status_url = url_join(s->base_url, col_text(tup, desc, "txn_status_endpoint"));
-	s->enrolled_url = url_join(s->base_url, col_text(tup, desc, "enrolled_endpoint"));
-	s->disabled_url = url_join(s->base_url, col_text(tup, desc, "disabled_endpoint"));
-	s->verify_ssl = DatumGetBool(col_datum(tup, desc, "verify_ssl", &isnull));
-	s->timeout_seconds = DatumGetInt32(col_datum(tup, desc, "timeout_seconds", &isnull));
-	s->batch_size = DatumGetInt32(col_datum(tup, desc, "batch_size", &isnull));
+	s->search_url = url_join(s->base_url, dci_row_text(row, "search_endpoint"));
+	s->subscribe_url = url_join(s->base_url, dci_row_text(row, "subscribe_endpoint"));
+	s->txn_status_url = url_join(s->base_url, dci_row_text(row, "txn_status_endpoint"));
+	s->enrolled_url = url_join(s->base_url, row_text_set(row, "enrolled_endpoint"));
+	s->disabled_url = url_join(s->base_url, row_text_set(row, "disabled_endpoint"));
+	s->verify_ssl = row_bool(row, "verify_ssl", true);
+	s->timeout_seconds = row_int(row, "timeout_seconds", 30);
+	s->batch_size = row_int(row, "batch_size", 100);
+	s->max_retries = row_int(row, "max_retries", 2);
 
-	/* keys last: nothing after them can fail and leak an OpenSSL object */
-	v = col_text(tup, desc, "registry_public_key");
-	if ((v == NULL || v[0] == '\0') && s->verify_mode == DCI_VERIFY_REQUIRED)
+	/* a key is needed whenever answers are to be checked at all */
+	v = row_text_set(row, "registry_public_key");
+	if (v == NULL && s->verify_mode != DCI_VERIFY_OFF)
 		missing(s->code, "registry_public_key",
-				"Set dci.data_source.registry_public_key to the registry's signing key (PEM), "
-				"or set verify_response_signature to 'if-present' or 'off'.");
+				s->verify_mode == DCI_VERIFY_REQUIRED
+				? "Set dci.data_source.registry_public_key to the registry's signing key (PEM), or set verify_response_signature to 'off'."
+				: "verify_response_signature 'if-present' checks every signed answer, so it needs dci.data_source.registry_public_key (PEM); or set it to 'off'.");
 	if (s->signing_mode != DCI_SIGN_NONE)
 	{
 		if (s->signing_key_id == NULL)
@@ -313,72 +498,59 @@ build_source(HeapTuple tup, TupleDesc desc)
 					"or set signing_mode = 'none'.");
 		load_signing_key(s);
 	}
-	if (v != NULL && v[0] != '\0')
+	if (v != NULL)
 	{
 		s->registry_key = dci_key_load_public(v, err, sizeof(err));
 		if (s->registry_key == NULL)
-		{
-			dci_key_free(s->signing_key);
-			s->signing_key = NULL;
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("registry_public_key of DCI source \"%s\" is not a PEM public key", s->code),
 					 errdetail("%s", err),
 					 errhint("Set it to the registry's public key in PEM form.")));
-		}
+		keep_key(s->registry_key);
 	}
 	return s;
 }
 
-/* Read one row as the tables' owner; NULL when there is no such code. */
+/*
+ * Read one row; NULL when there is no such code.  The row is built in a
+ * context of its own under the cache: an ERROR (a bad key, a missing
+ * column) drops that context, and with it any key already loaded.
+ */
 static dci_source *
 load_source(const char *code)
 {
-	Oid			relid = dci_config_relid();
-	Oid			owner;
-	Oid			save_userid;
-	int			save_sec;
-	HeapTuple	classtup;
-	Datum		arg = CStringGetTextDatum(code);
-	Oid			argtype = TEXTOID;
-	dci_source *s = NULL;
+	HeapTuple	tup = NULL;
+	Relation	rel;
+	MemoryContext rowcxt;
 	MemoryContext oldcxt;
+	dci_source *s = NULL;
 
-	classtup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(classtup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(classtup))->relowner;
-	ReleaseSysCache(classtup);
+	dci_check_schema_version();
+	config_relid = dci_config_relid();
+	dci_scan_rows("data_source", "code", code, copy_first_row, &tup);
+	if (tup == NULL)
+		return NULL;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT * FROM dci.data_source WHERE code = $1",
-							  1, &argtype, &arg, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read dci.data_source");
-	if (SPI_processed > 0)
+	rel = table_open(config_relid, AccessShareLock);
+	rowcxt = AllocSetContextCreate(source_mcxt, "dci source", ALLOCSET_SMALL_SIZES);
+	oldcxt = MemoryContextSwitchTo(rowcxt);
+	PG_TRY();
 	{
-		HeapTuple	tup = SPI_copytuple(SPI_tuptable->vals[0]);
-		TupleDesc	desc = CreateTupleDescCopy(SPI_tuptable->tupdesc);
+		dci_row		row = {tup, RelationGetDescr(rel)};
 
-		oldcxt = MemoryContextSwitchTo(source_mcxt);
-		PG_TRY();
-		{
-			s = build_source(tup, desc);
-		}
-		PG_CATCH();
-		{
-			MemoryContextSwitchTo(oldcxt);
-			PG_RE_THROW();
-		}
-		PG_END_TRY();
-		MemoryContextSwitchTo(oldcxt);
+		s = build_source(&row);
 	}
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec);
-	config_relid = relid;
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextDelete(rowcxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	table_close(rel, AccessShareLock);
+	heap_freetuple(tup);
 	return s;
 }
 
@@ -399,6 +571,7 @@ dci_source_get(const char *code)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("DCI source \"%.*s...\" does not exist", 32, code)));
 
+	dci_ensure_exit_hook();
 	AcceptInvalidationMessages();
 	if (!cache_valid || source_cache == NULL)
 	{
@@ -431,4 +604,98 @@ dci_source_get(const char *code)
 	e = hash_search(source_cache, key, HASH_ENTER, &found);
 	e->src = s;
 	return s;
+}
+
+typedef struct by_sender
+{
+	const char *sender;
+	List	   *codes;
+} by_sender;
+
+static bool
+collect_by_sender(const dci_row *row, void *arg)
+{
+	by_sender  *b = arg;
+	char	   *sender = dci_row_text(row, "registry_sender_id");
+
+	if (sender && strcmp(sender, b->sender) == 0 && row_bool(row, "active", true))
+		b->codes = lappend(b->codes, dci_row_text(row, "code"));
+	return true;
+}
+
+List *
+dci_source_codes_by_sender(const char *registry_sender_id)
+{
+	by_sender	b = {registry_sender_id, NIL};
+
+	dci_check_schema_version();
+	dci_scan_rows("data_source", NULL, NULL, collect_by_sender, &b);
+	return b.codes;
+}
+
+/*
+ * BEFORE INSERT OR UPDATE row trigger of dci.data_source and dci.signing_key:
+ * the NOT NULL and CHECK constraints, checked before PostgreSQL's own.  A
+ * violation reported by PostgreSQL prints the whole row ("Failing row
+ * contains ..."), secrets included, to the client and the server log; this
+ * one names the column or constraint only.
+ */
+Datum
+dci_validate_row(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	HeapTuple	newtup;
+	Relation	rel;
+	TupleDesc	desc;
+	TupleConstr *constr;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("dci.validate_row() must be called as a BEFORE ROW trigger")));
+	newtup = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+	rel = td->tg_relation;
+	desc = RelationGetDescr(rel);
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(desc, i);
+
+		if (a->attnotnull && !a->attisdropped && heap_attisnull(newtup, i + 1, desc))
+			ereport(ERROR,
+					(errcode(ERRCODE_NOT_NULL_VIOLATION),
+					 errmsg("column \"%s\" of dci.%s must not be null",
+							NameStr(a->attname), RelationGetRelationName(rel)),
+					 errtablecol(rel, i + 1)));
+	}
+
+	constr = desc->constr;
+	if (constr && constr->num_check > 0)
+	{
+		EState	   *estate = CreateExecutorState();
+		ExprContext *econtext = GetPerTupleExprContext(estate);
+		TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
+		MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
+
+		ExecStoreHeapTuple(newtup, slot, false);
+		econtext->ecxt_scantuple = slot;
+		for (int i = 0; i < constr->num_check; i++)
+		{
+			ConstrCheck *check = &constr->check[i];
+			ExprState  *es = ExecPrepareExpr((Expr *) stringToNode(check->ccbin), estate);
+
+			if (!ExecCheck(es, econtext))
+				ereport(ERROR,
+						(errcode(ERRCODE_CHECK_VIOLATION),
+						 errmsg("new row for dci.%s violates check constraint \"%s\"",
+								RelationGetRelationName(rel), check->ccname),
+						 errhint("The README's Configuration section lists the values each column accepts."),
+						 errtableconstraint(rel, check->ccname)));
+		}
+		MemoryContextSwitchTo(old);
+		ExecDropSingleTupleTableSlot(slot);
+		FreeExecutorState(estate);
+	}
+	return PointerGetDatum(newtup);
 }

@@ -2,7 +2,7 @@
  * token_cache.c - OAuth2 tokens shared by every backend of the cluster.
  *
  * With dci in shared_preload_libraries, tokens live in a small shared
- * array, one entry per source: parallel batch workers and every other
+ * array, one entry per database and source: parallel batch workers and every other
  * backend use the same token, and only one of them fetches a new one when
  * it is due (the others wait for it, a few seconds at most).  Shared memory
  * is not reachable from SQL, so the token cannot be read back.  Without
@@ -10,10 +10,13 @@
  */
 #include "postgres.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <time.h>
 
 #include "miscadmin.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "common/hashfn.h"
@@ -26,6 +29,7 @@
 
 typedef struct token_slot
 {
+	Oid			dbid;			/* sources are per database: key is (dbid, code) */
 	char		code[CODE_MAX];	/* "" = free */
 	uint32		config_hash;	/* credentials the token was fetched with */
 	time_t		refresh_at;
@@ -125,15 +129,28 @@ find_slot(const char *code, bool create)
 			if (free_slot == NULL)
 				free_slot = s;
 		}
-		else if (strcmp(s->code, code) == 0)
+		else if (s->dbid == MyDatabaseId && strcmp(s->code, code) == 0)
 			return s;
 	}
 	if (create && free_slot)
 	{
 		memset(free_slot, 0, offsetof(token_slot, token) + 1);
+		free_slot->dbid = MyDatabaseId;
 		strlcpy(free_slot->code, code, CODE_MAX);
 	}
 	return create ? free_slot : NULL;
+}
+
+/* A refresh claim whose holder has exited (killed mid-fetch) is free. */
+static bool
+claim_held(const token_slot *s, time_t now, int timeout_seconds)
+{
+	if (s->refreshing_pid == 0)
+		return false;
+	if (kill(s->refreshing_pid, 0) != 0 && errno == ESRCH)
+		return false;
+	/* a live holder that hangs far beyond its own timeout gives up its claim too */
+	return now - s->refreshing_since <= timeout_seconds + 5;
 }
 
 /*
@@ -170,7 +187,7 @@ dci_token_shared_get(dci_source *src, uint32 cfg, bool force, uint64 seen_genera
 			return 1;
 		}
 		/* nobody fetching (or the fetcher died or hangs): we fetch */
-		if (s->refreshing_pid == 0 || now - s->refreshing_since > src->timeout_seconds + 5)
+		if (!claim_held(s, now, src->timeout_seconds))
 		{
 			s->refreshing_pid = MyProcPid;
 			s->refreshing_since = now;
@@ -178,12 +195,27 @@ dci_token_shared_get(dci_source *src, uint32 cfg, bool force, uint64 seen_genera
 			return 0;
 		}
 		LWLockRelease(shared->lock);
-		/* someone else is fetching: wait a little, interruptibly */
+		/* someone else is fetching: wait on our latch a little, interruptibly */
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 5L,
+						 dci_wait_event());
+		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
-		pg_usleep(5000L);
 		if (waited > 200 * (src->timeout_seconds + 5))
 			return 0;
 	}
+}
+
+/* At exit: give back any refresh claim this backend still holds. */
+void
+dci_token_shared_release_mine(void)
+{
+	if (!dci_token_shared_available())
+		return;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < TOKEN_SLOTS; i++)
+		if (shared->slots[i].refreshing_pid == MyProcPid)
+			shared->slots[i].refreshing_pid = 0;
+	LWLockRelease(shared->lock);
 }
 
 void
@@ -238,7 +270,8 @@ dci_token_shared_forget(const char *code)
 	{
 		token_slot *s = &shared->slots[i];
 
-		if (s->code[0] != '\0' && (code == NULL || strcmp(s->code, code) == 0))
+		if (s->code[0] != '\0' && s->dbid == MyDatabaseId &&
+			(code == NULL || strcmp(s->code, code) == 0))
 		{
 			explicit_bzero(s->token, TOKEN_MAX);
 			s->code[0] = '\0';

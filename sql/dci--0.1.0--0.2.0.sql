@@ -1,0 +1,200 @@
+-- dci 0.1.0 -> 0.2.0
+\echo Use "ALTER EXTENSION dci UPDATE TO '0.2.0'" to load this file. \quit
+
+------------------------------------------------------------------------------
+-- Configuration
+------------------------------------------------------------------------------
+
+ALTER TABLE dci.data_source
+    ADD COLUMN oauth2_client_auth text NOT NULL DEFAULT 'body'
+        CHECK (oauth2_client_auth IN ('body', 'basic', 'query')),
+    ADD COLUMN relax_response_binding boolean NOT NULL DEFAULT false,
+    ADD COLUMN max_retries integer NOT NULL DEFAULT 2 CHECK (max_retries BETWEEN 0 AND 10);
+
+-- NOT NULL and CHECK constraints checked before PostgreSQL's own, whose
+-- errors print the failing row, secrets included.
+CREATE FUNCTION dci.validate_row() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'dci_validate_row' LANGUAGE C;
+CREATE TRIGGER data_source_validate BEFORE INSERT OR UPDATE ON dci.data_source
+    FOR EACH ROW EXECUTE FUNCTION dci.validate_row();
+CREATE TRIGGER signing_key_validate BEFORE INSERT OR UPDATE ON dci.signing_key
+    FOR EACH ROW EXECUTE FUNCTION dci.validate_row();
+REVOKE ALL ON FUNCTION dci.validate_row() FROM PUBLIC;
+
+-- no function of the extension resolves names through the caller's search_path
+ALTER FUNCTION dci.touch_updated_at() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION dci_records(jsonb) SET search_path = pg_catalog, pg_temp;
+
+------------------------------------------------------------------------------
+-- Disability sync: status is the last answer; a failure is an attempt
+------------------------------------------------------------------------------
+
+ALTER TABLE dci.disability_record ADD COLUMN last_attempt_status text;
+UPDATE dci.disability_record
+   SET last_attempt_status = CASE WHEN status = 'pending' THEN NULL ELSE status END,
+       status = CASE WHEN status <> 'failed' THEN status
+                     WHEN fetched_at IS NULL THEN 'pending'
+                     WHEN record IS NOT NULL THEN 'found'
+                     ELSE 'not_found' END;
+ALTER TABLE dci.disability_record
+    DROP CONSTRAINT disability_record_status_check,
+    ADD CONSTRAINT disability_record_status_check CHECK (status IN ('pending', 'found', 'not_found')),
+    ADD CONSTRAINT disability_record_last_attempt_status_check
+        CHECK (last_attempt_status IN ('found', 'not_found', 'failed'));
+COMMENT ON TABLE dci.disability_record IS 'Disability statuses refreshed by dci_sync_disability: status is the last answer the registry gave (found, not_found), last_attempt_status the outcome of the last try (failed keeps the row as it was)';
+
+------------------------------------------------------------------------------
+-- SQL functions: search_path pinned, calls qualified
+------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION dci_is_deceased(identifier_type text, identifier_value text,
+                                source text DEFAULT 'crvs_main')
+RETURNS boolean LANGUAGE sql VOLATILE STRICT PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT (@extschema@.dci_verify_birth(identifier_type, identifier_value, source)).is_deceased
+$$;
+
+CREATE OR REPLACE FUNCTION dci_functional_scores(identifier_type text, identifier_value text,
+                                      source text DEFAULT 'dr_main')
+RETURNS dci.functional_scores LANGUAGE sql VOLATILE STRICT PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT (@extschema@.dci_disability_status(identifier_type, identifier_value, source)).functional_scores
+$$;
+
+CREATE OR REPLACE FUNCTION dci_sync_disability(source text DEFAULT 'dr_main', identifiers jsonb DEFAULT NULL,
+                                    stale_after interval DEFAULT '1 day')
+RETURNS bigint LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    t text;
+    n bigint := 0;
+    k bigint;
+BEGIN
+    IF identifiers IS NOT NULL AND jsonb_typeof(identifiers) <> 'array' THEN
+        RAISE EXCEPTION 'identifiers must be a JSON array of {"type": ..., "value": ...}'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- the identifiers asked for become rows; without them, stale rows are refreshed
+    IF identifiers IS NOT NULL THEN
+        INSERT INTO dci.disability_record AS r (source, identifier_type, identifier_value)
+        SELECT DISTINCT dci_sync_disability.source, i ->> 'type', i ->> 'value'
+          FROM jsonb_array_elements(identifiers) i
+         WHERE i ->> 'type' IS NOT NULL AND i ->> 'value' IS NOT NULL
+        ON CONFLICT DO NOTHING;
+    END IF;
+    FOR t IN
+        SELECT DISTINCT identifier_type FROM dci.disability_record r
+         WHERE r.source = dci_sync_disability.source
+    LOOP
+        WITH pending AS (
+            SELECT r.identifier_value FROM dci.disability_record r
+             WHERE r.source = dci_sync_disability.source AND r.identifier_type = t
+               AND CASE WHEN identifiers IS NOT NULL
+                        THEN EXISTS (SELECT 1 FROM jsonb_array_elements(identifiers) i
+                                      WHERE i ->> 'type' = t AND i ->> 'value' = r.identifier_value)
+                        ELSE r.fetched_at IS NULL OR r.fetched_at < now() - stale_after END),
+        answers AS (
+            SELECT b.* FROM @extschema@.dci_disability_status_batch(t, ARRAY(SELECT identifier_value FROM pending),
+                                                        dci_sync_disability.source) b)
+        -- a failure changes only the last_attempt_* columns: what was known stays
+        UPDATE dci.disability_record r SET
+            status            = CASE WHEN a.status = 'failed' THEN r.status ELSE a.status END,
+            has_disability    = CASE WHEN a.status = 'failed' THEN r.has_disability ELSE (a.record).has_disability END,
+            disability_types  = CASE WHEN a.status = 'failed' THEN r.disability_types ELSE (a.record).disability_types END,
+            functional_scores = CASE WHEN a.status = 'failed' THEN r.functional_scores ELSE (a.record).functional_scores END,
+            severity          = CASE WHEN a.status = 'failed' THEN r.severity ELSE (a.record).severity END,
+            assessment_date   = CASE WHEN a.status = 'failed' THEN r.assessment_date ELSE (a.record).assessment_date END,
+            record            = CASE WHEN a.status = 'failed' THEN r.record ELSE (a.record).record END,
+            fetched_at        = CASE WHEN a.status = 'failed' THEN r.fetched_at ELSE now() END,
+            last_attempt_at   = now(),
+            last_attempt_status = a.status,
+            last_error        = a.error
+          FROM answers a
+         WHERE r.source = dci_sync_disability.source AND r.identifier_type = t
+           AND r.identifier_value = a.identifier_value;
+        GET DIAGNOSTICS k = ROW_COUNT;
+        n := n + k;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION dci_search_pages(source text, query_type text, query jsonb,
+                                 reg_type text DEFAULT NULL, reg_event_type text DEFAULT NULL,
+                                 page_size integer DEFAULT NULL, page_number integer DEFAULT NULL,
+                                 all_pages boolean DEFAULT false, max_records integer DEFAULT 10000)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    resp jsonb;
+    page jsonb;
+    recs jsonb := '[]';
+    total bigint;
+    size integer := coalesce(page_size, 100);
+    p integer := 1;
+    got integer;
+BEGIN
+    IF NOT all_pages THEN
+        RETURN @extschema@.dci_search(source, query_type, query, reg_type, reg_event_type, page_size, page_number);
+    END IF;
+    LOOP
+        page := @extschema@.dci_search(source, query_type, query, reg_type, reg_event_type, size, p);
+        IF resp IS NULL THEN resp := page; END IF;
+        got := (SELECT count(*) FROM @extschema@.dci_records(page));
+        recs := recs || coalesce((SELECT jsonb_agg(r) FROM @extschema@.dci_records(page) r), '[]');
+        total := (page #>> '{message,search_response,0,pagination,total_count}')::bigint;
+        IF jsonb_array_length(recs) > max_records
+           OR (total IS NOT NULL AND total > max_records) THEN
+            RAISE EXCEPTION 'search of DCI source "%" has more than % records', source, max_records
+                USING ERRCODE = 'program_limit_exceeded',
+                      HINT = 'Raise max_records, narrow the query, or page with page_number.';
+        END IF;
+        EXIT WHEN got = 0 OR got < size OR (total IS NOT NULL AND jsonb_array_length(recs) >= total);
+        p := p + 1;
+    END LOOP;
+    RETURN jsonb_set(jsonb_set(resp, '{message,search_response,0,data,reg_records}', recs),
+                     '{message,search_response,0,pagination}',
+                     jsonb_build_object('page_size', jsonb_array_length(recs), 'page_number', 1,
+                                        'total_count', jsonb_array_length(recs)));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION dci_search_by_predicate(source text, predicate jsonb,
+                                        page_size integer DEFAULT NULL, page_number integer DEFAULT NULL,
+                                        all_pages boolean DEFAULT false, max_records integer DEFAULT 10000)
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT @extschema@.dci_search_pages(source, 'predicate', predicate, NULL, NULL, page_size, page_number, all_pages, max_records)
+$$;
+
+CREATE OR REPLACE FUNCTION dci_search_by_expression(source text, expression jsonb,
+                                         page_size integer DEFAULT NULL, page_number integer DEFAULT NULL,
+                                         all_pages boolean DEFAULT false, max_records integer DEFAULT 10000)
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT @extschema@.dci_search_pages(source, 'expression', expression, NULL, NULL, page_size, page_number, all_pages, max_records)
+$$;
+
+CREATE OR REPLACE FUNCTION dci_search_by_date_range(source text, attribute text, from_date date, to_date date,
+                                         reg_event_type text DEFAULT NULL,
+                                         page_size integer DEFAULT NULL, page_number integer DEFAULT NULL,
+                                         all_pages boolean DEFAULT false, max_records integer DEFAULT 10000)
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT @extschema@.dci_search_pages(source, 'predicate',
+        jsonb_build_array(jsonb_build_object(
+            'seq_num', 1,
+            'expression1', jsonb_build_object('attribute_name', attribute, 'operator', 'ge',
+                                              'attribute_value', to_char(from_date, 'YYYY-MM-DD')),
+            'condition', 'and',
+            'expression2', jsonb_build_object('attribute_name', attribute, 'operator', 'le',
+                                              'attribute_value', to_char(to_date, 'YYYY-MM-DD')))),
+        NULL, reg_event_type, page_size, page_number, all_pages, max_records)
+$$;
+
+CREATE OR REPLACE FUNCTION dci_search_by_identifier_opencrvs(source text, identifier_type text, identifier_value text,
+                                                  event_type text DEFAULT 'birth')
+RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT @extschema@.dci_search(source, 'idtype-value',
+                      jsonb_build_object('type', identifier_type, 'value', identifier_value),
+                      'ocrvs:registry_type:' || event_type, event_type)
+$$;
+
+COMMENT ON FUNCTION dci_sync_disability(text, jsonb, interval) IS
+'Refreshes dci.disability_record for the given identifiers, or every row older than stale_after; a failed lookup keeps the row and records last_attempt_status, last_error, last_attempt_at';
