@@ -9,7 +9,9 @@ ALTER TABLE dci.data_source
     ADD COLUMN oauth2_client_auth text NOT NULL DEFAULT 'body'
         CHECK (oauth2_client_auth IN ('body', 'basic', 'query')),
     ADD COLUMN relax_response_binding boolean NOT NULL DEFAULT false,
-    ADD COLUMN max_retries integer NOT NULL DEFAULT 2 CHECK (max_retries BETWEEN 0 AND 10);
+    ADD COLUMN max_retries integer NOT NULL DEFAULT 2 CHECK (max_retries BETWEEN 0 AND 10),
+    ADD COLUMN test_identifier_type text NOT NULL DEFAULT 'UIN',
+    ADD COLUMN test_identifier_value text NOT NULL DEFAULT 'dci-connection-test';
 
 -- NOT NULL and CHECK constraints checked before PostgreSQL's own, whose
 -- errors print the failing row, secrets included.

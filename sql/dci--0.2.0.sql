@@ -62,7 +62,9 @@ CREATE TABLE dci.data_source (
     -- 0.2.0 (in the order dci--0.1.0--0.2.0.sql adds them)
     oauth2_client_auth      text NOT NULL DEFAULT 'body' CHECK (oauth2_client_auth IN ('body', 'basic', 'query')),
     relax_response_binding  boolean NOT NULL DEFAULT false,
-    max_retries             integer NOT NULL DEFAULT 2 CHECK (max_retries BETWEEN 0 AND 10)
+    max_retries             integer NOT NULL DEFAULT 2 CHECK (max_retries BETWEEN 0 AND 10),
+    test_identifier_type    text NOT NULL DEFAULT 'UIN',
+    test_identifier_value   text NOT NULL DEFAULT 'dci-connection-test'
 );
 COMMENT ON TABLE dci.data_source IS 'DCI registries that dci_* functions call, by code';
 

@@ -20,7 +20,7 @@ typedef struct token_entry
 	char	   *code;			/* source code; malloc'd */
 	char	   *token;			/* malloc'd; wiped on free */
 	time_t		refresh_at;		/* fetch a new one from this moment */
-	uint64		generation;		/* of the shared token this copies */
+	long long	fetched_at;		/* monotonic ms when the token endpoint issued it */
 	struct token_entry *next;
 } token_entry;
 
@@ -172,7 +172,7 @@ wipe(dbuf *b)
 
 /* POST the client-credentials grant; returns a malloc'd token or raises. */
 static char *
-fetch_token(dci_source *src, long *expires_in)
+fetch_token(dci_source *src, long *expires_in, long long deadline)
 {
 	dbuf		form,
 				url,
@@ -208,11 +208,15 @@ fetch_token(dci_source *src, long *expires_in)
 	req.body_len = form.len;
 	req.content_type = "application/x-www-form-urlencoded";
 	req.authorization = basic.data;
+	/* the token fetch spends the call's time budget too */
 	req.timeout_ms = (long) src->timeout_seconds * 1000;
+	if (deadline > 0)
+		req.timeout_ms = Max(1, Min(req.timeout_ms, (long) (deadline - dci_http_now_ms())));
 	req.verify_tls = src->verify_ssl;
 
 	dci_stats_counters.token_fetches++;
-	hr = dci_http_perform(&req, &resp, 1, 1, dci_abort_requested, NULL);
+	dci_http_apply_config();
+	hr = dci_http_perform(&req, &resp, 1, 1);
 	wipe(&form);
 	wipe(&url);
 	wipe(&basic);
@@ -226,7 +230,7 @@ fetch_token(dci_source *src, long *expires_in)
 		char		msg[256];
 		dci_http_result r = resp.result;
 
-		strlcpy(msg, resp.detail, sizeof(msg));
+		strlcpy(msg, resp.error, sizeof(msg));
 		dci_http_response_free(&resp);
 		ereport(ERROR,
 				(errcode(r == DCI_HTTP_TIMEOUT ? ERRCODE_DCI_TIMEOUT : ERRCODE_DCI_NETWORK),
@@ -282,7 +286,7 @@ fetch_token(dci_source *src, long *expires_in)
 
 /* Keep token in this backend's entry for src (the pointer callers use). */
 static const char *
-remember(dci_source *src, token_entry *t, char *token, time_t refresh_at, uint64 generation)
+remember(dci_source *src, token_entry *t, char *token, time_t refresh_at, long long fetched_at)
 {
 	if (t == NULL)
 	{
@@ -304,7 +308,7 @@ remember(dci_source *src, token_entry *t, char *token, time_t refresh_at, uint64
 	}
 	t->token = token;
 	t->refresh_at = refresh_at;
-	t->generation = generation;
+	t->fetched_at = fetched_at;
 	return t->token;
 }
 
@@ -314,19 +318,18 @@ remember(dci_source *src, token_entry *t, char *token, time_t refresh_at, uint64
  * shared cache cannot serve this source.
  */
 static const char *
-shared_bearer(dci_source *src, token_entry *t, bool force_refresh)
+shared_bearer(dci_source *src, token_entry *t, long long not_before, long long deadline)
 {
 	static char buf[8192];
 	uint32		cfg = dci_token_config_hash(src);
-	uint64		generation = 0;
+	long long	fetched_at = 0;
 	long		expires_in = 0;
 	char	   *volatile token = NULL;
 	char	   *copy;
 	time_t		refresh_at;
 	int			r;
 
-	r = dci_token_shared_get(src, cfg, force_refresh, t ? t->generation : 0,
-							 buf, sizeof(buf), &generation);
+	r = dci_token_shared_get(src, cfg, not_before, buf, sizeof(buf), &fetched_at);
 	if (r < 0)
 		return NULL;
 	if (r == 1)
@@ -336,12 +339,13 @@ shared_bearer(dci_source *src, token_entry *t, bool force_refresh)
 		if (copy == NULL)
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 		/* the shared entry decides when to refresh; recheck it every call */
-		return remember(src, t, copy, 0, generation);
+		return remember(src, t, copy, 0, fetched_at);
 	}
 	/* we hold the refresh claim: give it back if the fetch fails */
 	PG_TRY();
 	{
-		token = fetch_token(src, &expires_in);
+		fetched_at = dci_http_now_ms();
+		token = fetch_token(src, &expires_in, deadline);
 	}
 	PG_CATCH();
 	{
@@ -350,18 +354,24 @@ shared_bearer(dci_source *src, token_entry *t, bool force_refresh)
 	}
 	PG_END_TRY();
 	refresh_at = time(NULL) + token_lifetime(expires_in);
-	dci_token_shared_put(src, cfg, token, refresh_at, &generation);
-	return remember(src, t, token, 0, generation);
+	dci_token_shared_put(src, cfg, token, refresh_at, fetched_at);
+	return remember(src, t, token, 0, fetched_at);
 }
 
+/*
+ * The bearer token for a request to src: none, the static one, or an OAuth2
+ * token fetched at or after not_before (monotonic ms; after a 401, only a
+ * token issued after it will do).  A fetch spends the time up to deadline.
+ */
 const char *
-dci_auth_bearer(dci_source *src, bool force_refresh)
+dci_auth_bearer(dci_source *src, long long not_before, long long deadline)
 {
 	token_entry *t;
 	time_t		now = time(NULL);
 	long		expires_in = 0;
 	const char *shared_token;
 	char	   *token;
+	long long	fetched_at;
 
 	switch (src->auth_type)
 	{
@@ -375,13 +385,14 @@ dci_auth_bearer(dci_source *src, bool force_refresh)
 	t = find_entry(src->code);
 	if (dci_token_shared_available())
 	{
-		shared_token = shared_bearer(src, t, force_refresh);
+		shared_token = shared_bearer(src, t, not_before, deadline);
 		if (shared_token)
 			return shared_token;
 	}
-	if (t && !force_refresh && now < t->refresh_at)
+	if (t && t->fetched_at >= not_before && now < t->refresh_at)
 		return t->token;
 
-	token = fetch_token(src, &expires_in);
-	return remember(src, t, token, now + token_lifetime(expires_in), 0);
+	fetched_at = dci_http_now_ms();
+	token = fetch_token(src, &expires_in, deadline);
+	return remember(src, t, token, now + token_lifetime(expires_in), fetched_at);
 }

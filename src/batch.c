@@ -28,27 +28,65 @@ typedef struct single_ctx
 	dci_outcome outcome;
 	Datum		value;
 	bool		isnull;
-	int			sqlstate;
-	char	   *error;
+	dci_error	err;
 } single_ctx;
+
+/* A copy of err in the current memory context. */
+static void
+copy_error(dci_error *dst, const dci_error *src)
+{
+	dst->sqlstate = src->sqlstate;
+	dst->message = src->message ? pstrdup(src->message) : NULL;
+	dst->detail = src->detail ? pstrdup(src->detail) : NULL;
+	dst->hint = src->hint ? pstrdup(src->hint) : NULL;
+}
+
+/* The text of the batch error column: the message, and the detail when there is one. */
+static char *
+error_text(const dci_error *e)
+{
+	const char *m = e->message ? e->message : "DCI lookup failed";
+
+	return e->detail ? psprintf("%s (%s)", m, e->detail) : pstrdup(m);
+}
+
+/* Map found records (or not found, for kinds that map it); false when the mapper refuses. */
+static bool
+map_outcome(const dci_lookup_kind *kind, dci_source *src, dci_outcome outcome,
+			struct json_object *records, TupleDesc rectype, void *extra,
+			Datum *value, bool *isnull, dci_error *err)
+{
+	char	   *error = NULL;
+	int			sqlstate = 0;
+
+	*isnull = true;
+	if (outcome == DCI_FOUND || (outcome == DCI_NOT_FOUND && kind->map_not_found))
+	{
+		if (!kind->map(src, outcome == DCI_FOUND ? records : NULL, rectype, extra,
+					   value, isnull, &error, &sqlstate))
+		{
+			memset(err, 0, sizeof(*err));
+			err->sqlstate = sqlstate;
+			err->message = error;
+			return false;
+		}
+	}
+	return true;
+}
 
 static void
 single_cb(void *arg, const char *value, int count, dci_outcome outcome,
-		  struct json_object *records, int sqlstate, const char *error)
+		  struct json_object *records, const dci_error *err)
 {
 	single_ctx *c = arg;
 
 	c->outcome = outcome;
 	c->isnull = true;
-	if ((outcome == DCI_FOUND || (outcome == DCI_NOT_FOUND && c->kind->map_not_found)) &&
-		!c->kind->map(c->src, outcome == DCI_FOUND ? records : NULL, c->rectype, c->extra,
-					  &c->value, &c->isnull, &c->error, &c->sqlstate))
+	if (outcome == DCI_FAILED)
+		copy_error(&c->err, err);
+	else if (!map_outcome(c->kind, c->src, outcome, records, c->rectype, c->extra,
+						  &c->value, &c->isnull, &c->err))
 		c->outcome = DCI_FAILED;
-	else if (outcome == DCI_FAILED)
-	{
-		c->sqlstate = sqlstate;
-		c->error = error ? pstrdup(error) : NULL;
-	}
 }
 
 Datum
@@ -66,9 +104,7 @@ dci_lookup_one(const dci_lookup_kind *kind, const char *source, const char *idty
 	c.extra = extra;
 	dci_lookup(src, &spec, &value, 1, single_cb, &c);
 	if (c.outcome == DCI_FAILED)
-		ereport(ERROR,
-				(errcode(c.sqlstate ? c.sqlstate : ERRCODE_INTERNAL_ERROR),
-				 errmsg("%s", c.error ? c.error : "DCI lookup failed")));
+		dci_report(ERROR, &c.err);
 	*isnull = c.isnull || (c.outcome == DCI_NOT_FOUND && !kind->map_not_found);
 	return c.value;
 }
@@ -103,34 +139,32 @@ emit(batch_ctx *c, const char *value, int count, Datum rec, bool recnull,
 
 static void
 batch_cb(void *arg, const char *value, int count, dci_outcome outcome,
-		 struct json_object *records, int sqlstate, const char *error)
+		 struct json_object *records, const dci_error *err)
 {
 	batch_ctx  *c = arg;
 	MemoryContext old = MemoryContextSwitchTo(c->rowcxt);
 	Datum		rec = (Datum) 0;
 	bool		recnull = true;
-	char	   *maperr = NULL;
-	int			mapstate = 0;
+	dci_error	maperr;
 
-	if ((outcome == DCI_FOUND || (outcome == DCI_NOT_FOUND && c->kind->map_not_found)) &&
-		!c->kind->map(c->src, outcome == DCI_FOUND ? records : NULL, c->rectype, c->extra,
-					  &rec, &recnull, &maperr, &mapstate))
+	if (outcome != DCI_FAILED &&
+		!map_outcome(c->kind, c->src, outcome, records, c->rectype, c->extra, &rec, &recnull, &maperr))
 	{
 		outcome = DCI_FAILED;
-		error = maperr;
-		sqlstate = mapstate;
+		err = &maperr;
 	}
 	if (outcome == DCI_FAILED)
 	{
 		c->failed++;
 		if (c->strict)
 			ereport(ERROR,
-					(errcode(sqlstate ? sqlstate : ERRCODE_INTERNAL_ERROR),
-					 errmsg("%s", error ? error : "DCI lookup failed"),
-					 errdetail("Identifier \"%s\"; strict => true stops the batch at the first failure.", value)));
+					(errcode(err->sqlstate ? err->sqlstate : ERRCODE_INTERNAL_ERROR),
+					 errmsg("%s", err->message ? err->message : "DCI lookup failed"),
+					 errdetail("Identifier \"%s\"; strict => true stops the batch at the first failure.%s%s",
+							   value, err->detail ? " " : "", err->detail ? err->detail : "")));
 	}
 	emit(c, value, count, rec, recnull, dci_outcome_name(outcome),
-		 outcome == DCI_FAILED ? (error ? error : "DCI lookup failed") : NULL);
+		 outcome == DCI_FAILED ? error_text(err) : NULL);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(c->rowcxt);
 }
@@ -209,6 +243,25 @@ dci_lookup_batch(FunctionCallInfo fcinfo, const dci_lookup_kind *kind,
 }
 
 /* ---- helpers for the mappers ---- */
+
+/* One person per identifier: more than one record is an error, never a guess. */
+bool
+dci_one_record(dci_source *src, struct json_object *records, const char *what,
+			   struct json_object **rec, char **error, int *sqlstate)
+{
+	size_t		n = dci_records_len(records);
+
+	if (n != 1)
+	{
+		*sqlstate = ERRCODE_CARDINALITY_VIOLATION;
+		*error = psprintf("DCI source \"%s\" returned %zu %s records for one identifier",
+						  src->code, n, what);
+		return false;
+	}
+	*rec = dci_records_get(records, 0);
+	return true;
+}
+
 
 Datum
 dci_text_array(char **items, int n)

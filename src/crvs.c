@@ -29,24 +29,6 @@ date_or_null(const char *s, bool *isnull)
 	return s ? dci_date_datum(s) : (Datum) 0;
 }
 
-/* One person per identifier: more than one record is an error, never a guess. */
-bool
-dci_one_record(dci_source *src, struct json_object *records, const char *what,
-			   struct json_object **rec, char **error, int *sqlstate)
-{
-	size_t		n = dci_records_len(records);
-
-	if (n != 1)
-	{
-		*sqlstate = ERRCODE_CARDINALITY_VIOLATION;
-		*error = psprintf("DCI source \"%s\" returned %zu %s records for one identifier",
-						  src->code, n, what);
-		return false;
-	}
-	*rec = dci_records_get(records, 0);
-	return true;
-}
-
 static bool
 map_birth(dci_source *src, struct json_object *records, TupleDesc rectype,
 		  void *extra, Datum *out, bool *isnull, char **error, int *sqlstate)

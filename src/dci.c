@@ -28,19 +28,6 @@ dci_counters dci_stats_counters;
 
 void		_PG_init(void);
 
-/* Push the transport GUCs down to the curl layer. */
-void
-dci_http_apply_config(void)
-{
-	dci_http_config cfg;
-
-	cfg.connect_timeout_ms = dci_connect_timeout_ms;
-	cfg.max_response_bytes = (size_t) dci_max_response_kb * 1024;
-	cfg.max_host_connections = dci_max_host_connections;
-	cfg.ca_file = dci_ca_file;
-	dci_http_configure(&cfg);
-}
-
 static void
 shutdown_http(int code, Datum arg)
 {
@@ -78,17 +65,6 @@ dci_wait_event(void)
 #else
 	return PG_WAIT_EXTENSION;
 #endif
-}
-
-/*
- * Tell the transport to stop: a cancel (pg_cancel_backend, statement_timeout,
- * lock_timeout) or termination is pending.  The caller then calls
- * dci_check_cancel(), which raises the standard error.
- */
-int
-dci_abort_requested(void *arg)
-{
-	return (QueryCancelPending || ProcDiePending) ? 1 : 0;
 }
 
 void

@@ -94,6 +94,8 @@ typedef struct dci_source
 	int			timeout_seconds;
 	int			batch_size;
 	int			max_retries;	/* resends of a retriable failure (429, 503, reset) */
+	char	   *test_identifier_type;	/* what dci_test_connection looks up */
+	char	   *test_identifier_value;
 	char	   *kid;			/* kidId / JWS kid for our signatures */
 	dci_key    *signing_key;	/* private key, NULL with signing_mode none */
 	dci_key    *registry_key;	/* registry's public key, NULL when not set */
@@ -142,49 +144,93 @@ typedef struct dci_owner_scope
 extern void dci_owner_enter(dci_owner_scope *scope);
 extern void dci_owner_leave(dci_owner_scope *scope);
 
-/* auth.c */
-extern const char *dci_auth_bearer(dci_source *src, bool force_refresh);
+/* auth.c: the bearer token of a request (none, static, or OAuth2) */
+extern const char *dci_auth_bearer(dci_source *src, long long not_before, long long deadline);
 extern void dci_auth_forget(const char *code, bool shared_too);
 
 /* token_cache.c: OAuth2 tokens in shared memory (with shared_preload_libraries) */
 extern void dci_token_shmem_init(void);
 extern bool dci_token_shared_available(void);
 extern uint32 dci_token_config_hash(dci_source *src);
-extern int	dci_token_shared_get(dci_source *src, uint32 cfg, bool force, uint64 seen_generation,
-								 char *buf, size_t bufsize, uint64 *generation);
+extern int	dci_token_shared_get(dci_source *src, uint32 cfg, long long not_before,
+								 char *buf, size_t bufsize, long long *fetched_at);
 extern void dci_token_shared_put(dci_source *src, uint32 cfg, const char *token,
-								 time_t refresh_at, uint64 *generation);
+								 time_t refresh_at, long long fetched_at);
 extern void dci_token_shared_abandon(dci_source *src);
 extern void dci_token_shared_forget(const char *code);
 extern void dci_token_shared_release_mine(void);
 extern void dci_auth_forget_all(void);
 
-/* search.c */
+/* report.c + exchange.c: one error value, reported in one place */
+typedef struct dci_error
+{
+	int			sqlstate;		/* 0: no error */
+	char	   *message;		/* names the source and the cause */
+	char	   *detail;			/* specifics (never a secret) or NULL */
+	char	   *hint;			/* what to do, or NULL */
+} dci_error;
+
+/* ereport the error at elevel (ERROR: does not return). */
+extern void dci_report(int elevel, const dci_error *e);
+
+/* exchange.c: one request to a registry and its checked, bound answer */
+typedef enum dci_expect
+{
+	DCI_EXPECT_ANSWER,			/* a signed envelope answering this request */
+	DCI_EXPECT_ACK				/* an asynchronous request's Ack */
+} dci_expect;
+
 typedef struct dci_exchange
 {
 	dci_source *src;
-	dci_http_response http;		/* body is malloc'd: dci_exchange_free */
-	dci_response resp;			/* json-c tree: dci_exchange_free */
-	int			sqlstate;		/* 0 when the exchange succeeded */
-	char	   *error;			/* palloc'd, names the source */
-	char	   *detail;			/* palloc'd or NULL: specifics for errdetail */
-	char	   *reference_prefix;	/* reference_id of item i is prefix-i */
+	MemoryContext cxt;			/* holds the exchange; dci_exchange_free deletes it */
+	const char *url;
+	const char *action;			/* header.action: search, subscribe, ... */
+	dci_expect	expect;
+	const dci_search_item *items;	/* a search; reference_id k is <transaction_id>-<k> */
+	int			nitems;
+	const char *message_json;	/* any other request: its message, as JSON text */
+	char		transaction_id[40];
+	/* the answer: err.sqlstate 0 when it is checked and bound to this request */
+	dci_http_response http;		/* body is malloc'd, freed with the exchange */
+	dci_response resp;
+	dci_error	err;
+	int			attempts;
+	int			tag;			/* the caller's */
+	/* private to exchange.c */
+	dbuf		body;
+	char	   *bearer;			/* this attempt's token (wiped when freed) */
+	dci_http_xfer xfer;
+	long long	deadline;
+	long long	token_not_before;
+	bool		refreshed_401;
 } dci_exchange;
 
-extern void dci_exchange_search(dci_source *src, const dci_search_item *items,
-								int nitems, dci_exchange *ex);
-/* ex[i] is final (checked, or failed with its reason); others may be in flight */
-typedef void (*dci_envelope_done) (void *arg, int i);
-extern void dci_exchange_search_many(dci_source *src, const dci_search_item **items,
-									 const int *nitems, dci_exchange **ex, int n,
-									 int parallel, dci_envelope_done on_done, void *done_arg);
-extern dci_exchange *dci_exchange_new(dci_source *src);
-extern void dci_exchange_request(dci_source *src, const char *url,
-								 const char *action, const char *message_json,
-								 dci_exchange *ex);
+/* A search envelope with these items (url NULL: the source's search_url). */
+extern dci_exchange *dci_exchange_search_new(dci_source *src, const char *url,
+											 const dci_search_item *items, int nitems);
+/* Any other request: message_json is the message, carrying transaction_id. */
+extern dci_exchange *dci_exchange_message_new(dci_source *src, const char *url, const char *action,
+											  const char *transaction_id, const char *message_json,
+											  dci_expect expect);
+/* Send one exchange; final (ex->err says how) when this returns. */
+extern void dci_exchange_send(dci_exchange *ex);
+
+/* The next exchange to send, or NULL; and one that is final. */
+typedef dci_exchange *(*dci_exchange_next) (void *arg);
+typedef void (*dci_exchange_done) (void *arg, dci_exchange *ex);
+
+/*
+ * Send exchanges of src as next() gives them, up to parallel in flight;
+ * done() sees each as soon as it is final while the others go on (it may
+ * free it).  Cancel and statement_timeout raise the standard error.
+ */
+extern void dci_exchange_run(dci_source *src, int parallel, dci_exchange_next next,
+							 dci_exchange_done done, void *arg);
 extern void dci_exchange_raise(dci_exchange *ex) pg_attribute_noreturn();
 extern void dci_exchange_free(dci_exchange *ex);
-extern const char *dci_reference_id(dci_exchange *ex, int i);
+/* reference_id of search item k (palloc'd) */
+extern const char *dci_reference_id(const dci_exchange *ex, int k);
 
 /* lookup.c: identifier lookups with one outcome per identifier */
 typedef enum dci_outcome
@@ -204,11 +250,12 @@ typedef struct dci_lookup_spec
 
 /*
  * Called once per distinct value (count = occurrences in the input), in the
- * caller's memory context; records is valid only during the call.
+ * caller's memory context; records and err are valid only during the call
+ * (err is set when outcome is DCI_FAILED).
  */
 typedef void (*dci_lookup_cb) (void *arg, const char *value, int count,
 							   dci_outcome outcome, struct json_object *records,
-							   int sqlstate, const char *error);
+							   const dci_error *err);
 
 extern int	dci_batch_concurrency;
 extern int	dci_cache_ttl;
@@ -218,9 +265,12 @@ extern void dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 					   const char **values, int n, dci_lookup_cb cb, void *arg);
 extern const char *dci_outcome_name(dci_outcome o);
 extern char *dci_idtype_query(const char *type, const char *value);
-extern dci_outcome dci_item_outcome(dci_exchange *ex, int k, int nitems,
-									struct json_object **records,
-									const char **error, int *sqlstate);
+/* Raise when a page shows a registry paging without end (see lookup.c). */
+extern void dci_check_page(dci_source *src, int page, size_t n, long total, long seen,
+						   uint32 digest, uint32 *last_digest, long max_records);
+/* Outcome of search item k of a checked exchange; records borrowed from it. */
+extern dci_outcome dci_item_outcome(dci_exchange *ex, int k, struct json_object **records,
+									dci_error *err);
 
 /* batch.c: the single and set-based forms of every registry lookup */
 typedef struct dci_lookup_kind dci_lookup_kind;
@@ -265,7 +315,6 @@ extern int	dci_max_response_kb;
 extern int	dci_signature_skew;
 extern int	dci_max_host_connections;
 extern char *dci_ca_file;
-extern int	dci_abort_requested(void *arg);
 extern void dci_check_cancel(void);
 extern void dci_http_apply_config(void);
 extern void dci_ensure_exit_hook(void);
@@ -278,6 +327,7 @@ typedef struct dci_counters
 	int64		token_fetches;
 	int64		retries_401;
 	int64		cache_hits;
+	int64		retries;		/* resends after 429, 503 or a lost connection */
 } dci_counters;
 extern dci_counters dci_stats_counters;
 

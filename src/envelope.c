@@ -380,8 +380,8 @@ dci_json_get_long(json_object *o, const char *key, long *out)
 	}
 }
 
-static json_object *
-get_obj(json_object *o, const char *key)
+json_object *
+dci_json_get_object(json_object *o, const char *key)
 {
 	json_object *v;
 
@@ -396,11 +396,11 @@ get_obj(json_object *o, const char *key)
 static void
 read_error_body(dci_response *r)
 {
-	json_object *e = get_obj(get_obj(r->root, "message"), "error");
+	json_object *e = dci_json_get_object(dci_json_get_object(r->root, "message"), "error");
 	json_object *errs;
 
 	if (e == NULL)
-		e = get_obj(r->root, "error");
+		e = dci_json_get_object(r->root, "error");
 	if (e == NULL && json_object_object_get_ex(r->root, "errors", &errs) &&
 		json_object_is_type(errs, json_type_array) &&
 		json_object_array_length(errs) > 0 &&
@@ -470,8 +470,8 @@ dci_response_parse(const char *body, size_t len, dci_response *out,
 		return -1;
 	}
 	out->root = root;
-	out->header = get_obj(root, "header");
-	out->message = get_obj(root, "message");
+	out->header = dci_json_get_object(root, "header");
+	out->message = dci_json_get_object(root, "message");
 	out->status = dci_json_get_string(out->header, "status");
 	out->reason_code = dci_json_get_string(out->header, "status_reason_code");
 	out->reason_message = dci_json_get_string(out->header, "status_reason_message");
@@ -526,6 +526,26 @@ dci_response_item(const dci_response *r, const char *reference_id, size_t hint)
 			return it;
 	}
 	return NULL;
+}
+
+size_t
+dci_response_items_len(const dci_response *r)
+{
+	if (r->items == NULL)
+		return 0;
+	if (json_object_is_type(r->items, json_type_object))
+		return 1;
+	return json_object_array_length(r->items);
+}
+
+json_object *
+dci_response_item_at(const dci_response *r, size_t i)
+{
+	if (r->items == NULL)
+		return NULL;
+	if (json_object_is_type(r->items, json_type_object))
+		return i == 0 ? r->items : NULL;
+	return i < json_object_array_length(r->items) ? json_object_array_get_idx(r->items, i) : NULL;
 }
 
 json_object *
@@ -591,7 +611,7 @@ dci_item_reason_message(json_object *item)
 json_object *
 dci_item_records(json_object *item)
 {
-	json_object *data = get_obj(item, "data");
+	json_object *data = dci_json_get_object(item, "data");
 	json_object *recs;
 
 	if (data == NULL || !json_object_object_get_ex(data, "reg_records", &recs))
@@ -624,7 +644,7 @@ dci_item_total_count(json_object *item)
 {
 	long		n;
 
-	if (dci_json_get_long(get_obj(item, "pagination"), "total_count", &n) == 0)
+	if (dci_json_get_long(dci_json_get_object(item, "pagination"), "total_count", &n) == 0)
 		return n;
 	return -1;
 }

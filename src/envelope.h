@@ -125,6 +125,9 @@ void		dci_response_free(dci_response *r);
  * order): looked at first, so a batch of n items costs O(n), not O(n^2).
  */
 struct json_object *dci_response_item(const dci_response *r, const char *reference_id, size_t hint);
+/* Number of search_response items, and item i (either in an array or alone). */
+size_t		dci_response_items_len(const dci_response *r);
+struct json_object *dci_response_item_at(const dci_response *r, size_t i);
 /* First element of message.<member> (an array or a single object), or NULL. */
 struct json_object *dci_response_first(const dci_response *r, const char *member);
 /* The only item of a response that has exactly one (whatever its reference_id). */
@@ -149,6 +152,7 @@ long		dci_item_total_count(struct json_object *item);
 /* Lenient readers for counts and flags that arrive as numbers or strings. */
 int			dci_json_get_long(struct json_object *o, const char *key, long *out);
 const char *dci_json_get_string(struct json_object *o, const char *key);
+struct json_object *dci_json_get_object(struct json_object *o, const char *key);
 
 /*
  * Verify the signature of a response body against the registry's public key.

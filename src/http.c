@@ -4,38 +4,73 @@
  * The multi handle and a pool of easy handles live for the whole process:
  * the multi handle owns the connection cache (keep-alive across calls), the
  * share handle the TLS session and DNS caches, and reusing easy handles
- * avoids re-initialising curl state per row.
+ * avoids re-initialising curl state per row.  curl tells us, through its
+ * socket and timer callbacks, which sockets to wait on and for how long;
+ * the wait itself is the hook's (the glue waits on the latch too).
+ *
+ * A second context (its own multi handle and slots) serves a run started
+ * from inside another run's done() callback, e.g. an OAuth2 token fetch
+ * after a 401 while other envelopes are still in flight.
  */
 #include "http.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
-#define DCI_USER_AGENT "dci-postgresql/0.1.0"
-#define POLL_MS 10				/* how often an abort is checked */
+#define DCI_USER_AGENT "dci-postgresql/0.2.0"
+#define MAX_DEPTH 2
 
 typedef struct slot
 {
 	CURL	   *easy;
 	struct curl_slist *headers;
-	dci_http_response *resp;
+	dci_http_xfer *x;
 	size_t		max_bytes;
 	int			too_big;
 	int			active;
-	int			index;			/* position of its request in the call */
 	char		errbuf[CURL_ERROR_SIZE];
 } slot;
 
-static CURLM *multi = NULL;
+typedef struct http_ctx
+{
+	CURLM	   *multi;
+	slot	   *slots;
+	int			nslots;
+	dci_http_socket *socks;		/* what curl wants us to wait for */
+	dci_http_socket *ready;		/* the hook's copy, with what is ready */
+	int			nsocks;
+	int			capsocks;
+	int			socks_changed;
+	long long	timer_at;		/* when curl wants its timeout action; -1 none */
+} http_ctx;
+
+static http_ctx ctxs[MAX_DEPTH];
+static int	depth = 0;
 static CURLSH *share = NULL;
-static slot *slots = NULL;
-static int	nslots = 0;
 static long connections_opened = 0;
 static dci_http_config config = {10000, 16 * 1024 * 1024, 0, NULL};
 static char *ca_file_copy = NULL;
+static int	curl_ready = 0;
+
+static int	poll_wait(void *arg, dci_http_socket *socks, int nsocks, int changed, long timeout_ms);
+static dci_http_hooks hooks = {poll_wait, NULL, NULL, NULL};
+
+long long
+dci_http_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 const char *
 dci_http_result_name(dci_http_result r)
@@ -60,6 +95,36 @@ dci_http_result_name(dci_http_result r)
 	return "unknown";
 }
 
+/* Without a hook (stand-alone tools): poll(2). */
+static int
+poll_wait(void *arg, dci_http_socket *socks, int nsocks, int changed, long timeout_ms)
+{
+	struct pollfd pfd[64];
+	int			n = nsocks < 64 ? nsocks : 64;
+
+	for (int i = 0; i < n; i++)
+	{
+		pfd[i].fd = socks[i].fd;
+		pfd[i].events = ((socks[i].events & DCI_WAIT_READ) ? POLLIN : 0) |
+			((socks[i].events & DCI_WAIT_WRITE) ? POLLOUT : 0);
+		pfd[i].revents = 0;
+	}
+	if (poll(pfd, n, (int) timeout_ms) < 0 && errno != EINTR)
+		return 0;
+	for (int i = 0; i < n; i++)
+		socks[i].events = ((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) ? DCI_WAIT_READ : 0) |
+			((pfd[i].revents & (POLLOUT | POLLERR)) ? DCI_WAIT_WRITE : 0);
+	return 0;
+}
+
+void
+dci_http_set_hooks(const dci_http_hooks *h)
+{
+	hooks = *h;
+	if (hooks.wait == NULL)
+		hooks.wait = poll_wait;
+}
+
 void
 dci_http_configure(const dci_http_config *cfg)
 {
@@ -73,8 +138,9 @@ dci_http_configure(const dci_http_config *cfg)
 		ca_file_copy = ca ? strdup(ca) : NULL;
 	}
 	config.ca_file = ca_file_copy;
-	if (multi)
-		curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, config.max_host_connections);
+	for (int i = 0; i < MAX_DEPTH; i++)
+		if (ctxs[i].multi)
+			curl_multi_setopt(ctxs[i].multi, CURLMOPT_MAX_HOST_CONNECTIONS, config.max_host_connections);
 }
 
 long
@@ -87,6 +153,7 @@ void
 dci_http_response_init(dci_http_response *r)
 {
 	memset(r, 0, sizeof(*r));
+	r->retry_after = -1;
 	dbuf_init(&r->body);
 }
 
@@ -96,50 +163,85 @@ dci_http_response_free(dci_http_response *r)
 	dbuf_free(&r->body);
 }
 
+/* ---- curl's callbacks ---- */
+
 static int
-ensure_multi(void)
+socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
-	if (multi)
-		return 0;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return -1;
-	multi = curl_multi_init();
-	share = curl_share_init();
-	if (multi == NULL || share == NULL)
+	http_ctx   *c = userp;
+	int			i;
+
+	for (i = 0; i < c->nsocks; i++)
+		if (c->socks[i].fd == (int) s)
+			break;
+	if (what == CURL_POLL_REMOVE)
 	{
-		dci_http_shutdown();
-		return -1;
+		if (i < c->nsocks)
+		{
+			c->socks[i] = c->socks[--c->nsocks];
+			c->socks_changed = 1;
+		}
+		return 0;
 	}
-	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, config.max_host_connections);
-	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 64L);
+	if (i == c->nsocks)
+	{
+		if (c->nsocks == c->capsocks)
+		{
+			int			cap = c->capsocks ? c->capsocks * 2 : 8;
+			dci_http_socket *a = realloc(c->socks, sizeof(dci_http_socket) * cap);
+			dci_http_socket *b;
+
+			if (a == NULL)
+				return -1;
+			c->socks = a;
+			b = realloc(c->ready, sizeof(dci_http_socket) * cap);
+			if (b == NULL)
+				return -1;
+			c->ready = b;
+			c->capsocks = cap;
+		}
+		c->socks[c->nsocks].fd = (int) s;
+		c->nsocks++;
+		c->socks_changed = 1;
+	}
+	c->socks[i].events = ((what & CURL_POLL_IN) ? DCI_WAIT_READ : 0) |
+		((what & CURL_POLL_OUT) ? DCI_WAIT_WRITE : 0);
+	/* a change of events alone needs the wait set adjusted too */
+	c->socks_changed = 1;
 	return 0;
 }
 
 static int
-ensure_slots(int n)
+timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
-	slot	   *s;
+	http_ctx   *c = userp;
 
-	if (n <= nslots)
-		return 0;
-	s = realloc(slots, sizeof(slot) * n);
-	if (s == NULL)
-		return -1;
-	slots = s;
-	for (int i = nslots; i < n; i++)
-	{
-		memset(&slots[i], 0, sizeof(slot));
-		slots[i].easy = curl_easy_init();
-		if (slots[i].easy == NULL)
-		{
-			nslots = i;
-			return -1;
-		}
-	}
-	nslots = n;
+	c->timer_at = timeout_ms < 0 ? -1 : dci_http_now_ms() + timeout_ms;
 	return 0;
+}
+
+/* Sockets count against the backend's file descriptors (the hook's say). */
+static curl_socket_t
+open_socket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	curl_socket_t s;
+
+	if (hooks.open_socket && hooks.open_socket(hooks.arg) != 0)
+		return CURL_SOCKET_BAD;
+	s = socket(address->family, address->socktype, address->protocol);
+	if (s == CURL_SOCKET_BAD && hooks.close_socket)
+		hooks.close_socket(hooks.arg);
+	return s;
+}
+
+static int
+close_socket_cb(void *clientp, curl_socket_t s)
+{
+	int			rc = close(s);
+
+	if (hooks.close_socket)
+		hooks.close_socket(hooks.arg);
+	return rc;
 }
 
 static size_t
@@ -147,27 +249,122 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	slot	   *s = userdata;
 	size_t		n = size * nmemb;
+	dci_http_response *r = &s->x->resp;
 
-	if (s->resp->body.len + n > s->max_bytes)
+	if (r->body.len + n > s->max_bytes)
 	{
 		s->too_big = 1;
 		return 0;				/* makes curl stop with CURLE_WRITE_ERROR */
 	}
-	if (dbuf_append(&s->resp->body, ptr, n) != 0)
+	if (dbuf_append(&r->body, ptr, n) != 0)
 		return 0;
 	return n;
 }
 
-/* Prepare slot s for request r; 0 ok. */
+/* Retry-After: delay-seconds or an HTTP-date (RFC 9110 10.2.3). */
+static size_t
+header_cb(char *buf, size_t size, size_t nitems, void *userdata)
+{
+	slot	   *s = userdata;
+	size_t		n = size * nitems;
+	char		line[128];
+	const char *v;
+
+	if (n < 12 || n >= sizeof(line) || strncasecmp(buf, "Retry-After:", 12) != 0)
+		return n;
+	memcpy(line, buf, n);
+	line[n] = '\0';
+	v = line + 12;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (*v >= '0' && *v <= '9')
+	{
+		char	   *end;
+		long		secs = strtol(v, &end, 10);
+
+		if (secs >= 0 && secs < 86400 * 366)
+			s->x->resp.retry_after = secs;
+	}
+	else
+	{
+		time_t		at = curl_getdate(v, NULL);
+
+		if (at > 0)
+			s->x->resp.retry_after = at > time(NULL) ? (long) (at - time(NULL)) : 0;
+	}
+	return n;
+}
+
+/* ---- contexts and slots ---- */
+
 static int
-setup_slot(slot *s, const dci_http_request *r, dci_http_response *resp)
+ensure_ctx(http_ctx *c)
+{
+	if (!curl_ready)
+	{
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return -1;
+		curl_ready = 1;
+	}
+	if (share == NULL)
+	{
+		share = curl_share_init();
+		if (share == NULL)
+			return -1;
+		curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+		curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	}
+	if (c->multi)
+		return 0;
+	c->multi = curl_multi_init();
+	if (c->multi == NULL)
+		return -1;
+	c->timer_at = -1;
+	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, config.max_host_connections);
+	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 64L);
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	return 0;
+}
+
+static int
+ensure_slots(http_ctx *c, int n)
+{
+	slot	   *s;
+
+	if (n <= c->nslots)
+		return 0;
+	s = realloc(c->slots, sizeof(slot) * n);
+	if (s == NULL)
+		return -1;
+	c->slots = s;
+	for (int i = c->nslots; i < n; i++)
+	{
+		memset(&c->slots[i], 0, sizeof(slot));
+		c->slots[i].easy = curl_easy_init();
+		if (c->slots[i].easy == NULL)
+		{
+			c->nslots = i;
+			return -1;
+		}
+	}
+	c->nslots = n;
+	return 0;
+}
+
+/* Prepare slot s for transfer x; 0 ok. */
+static int
+setup_slot(slot *s, dci_http_xfer *x)
 {
 	CURL	   *h = s->easy;
-	char		line[64];
+	const dci_http_request *r = &x->req;
+	char		line[160];
 	int			rc = 0;
 
 	curl_easy_reset(h);
-	s->resp = resp;
+	s->x = x;
 	s->too_big = 0;
 	s->max_bytes = config.max_response_bytes ? config.max_response_bytes : (size_t) 16 * 1024 * 1024;
 	s->errbuf[0] = '\0';
@@ -222,6 +419,10 @@ setup_slot(slot *s, const dci_http_request *r, dci_http_response *resp)
 	rc |= curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) s->max_bytes);
 	rc |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
 	rc |= curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
+	rc |= curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
+	rc |= curl_easy_setopt(h, CURLOPT_HEADERDATA, s);
+	rc |= curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
+	rc |= curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_socket_cb);
 	rc |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, s->errbuf);
 	rc |= curl_easy_setopt(h, CURLOPT_PRIVATE, s);
 	if (r->forbid_reuse)
@@ -232,14 +433,86 @@ setup_slot(slot *s, const dci_http_request *r, dci_http_response *resp)
 	return rc ? -1 : 0;
 }
 
-/* Fill s->resp from a finished transfer. */
+/*
+ * curl's messages carry timings ("... after 0 ms: ..."): they say nothing a
+ * DBA can act on, and they make equal failures print differently.
+ */
+static void
+drop_timings(char *msg)
+{
+	char	   *p;
+
+	while ((p = strstr(msg, " after ")) != NULL)
+	{
+		char	   *q = p + 7;
+
+		while (*q >= '0' && *q <= '9')
+			q++;
+		if (q == p + 7 || strncmp(q, " ms", 3) != 0)
+			break;
+		memmove(p, q + 3, strlen(q + 3) + 1);
+	}
+}
+
+/* TLS failures curl reports before any request byte is sent. */
+static int
+tls_failure(CURLcode code)
+{
+	switch (code)
+	{
+		case CURLE_SSL_CONNECT_ERROR:
+		case CURLE_PEER_FAILED_VERIFICATION:
+		case CURLE_SSL_CERTPROBLEM:
+		case CURLE_SSL_CIPHER:
+		case CURLE_SSL_CACERT_BADFILE:
+		case CURLE_SSL_ISSUER_ERROR:
+		case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		case CURLE_SSL_INVALIDCERTSTATUS:
+		case CURLE_SSL_CRL_BADFILE:
+		case CURLE_USE_SSL_FAILED:
+			return 1;
+		default:
+			return 0;
+	}
+}
+
+/* How far a failed transfer got: connect, TLS, waiting, or inside the body. */
+static dci_http_stage
+failed_stage(slot *s, CURLcode code)
+{
+	curl_off_t	connect = 0,
+				appconnect = 0;
+	long		header_bytes = 0;
+	long		request_bytes = 0;
+	char	   *scheme = NULL;
+
+	if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
+		code == CURLE_COULDNT_RESOLVE_PROXY)
+		return DCI_STAGE_CONNECT;
+	curl_easy_getinfo(s->easy, CURLINFO_REQUEST_SIZE, &request_bytes);
+	curl_easy_getinfo(s->easy, CURLINFO_HEADER_SIZE, &header_bytes);
+	if (tls_failure(code))
+		return DCI_STAGE_TLS;
+	/* a request on the wire (a reused connection has no connect time at all) */
+	if (request_bytes > 0)
+		return (header_bytes == 0 && s->x->resp.body.len == 0) ? DCI_STAGE_WAIT : DCI_STAGE_BODY;
+	curl_easy_getinfo(s->easy, CURLINFO_CONNECT_TIME_T, &connect);
+	curl_easy_getinfo(s->easy, CURLINFO_APPCONNECT_TIME_T, &appconnect);
+	curl_easy_getinfo(s->easy, CURLINFO_SCHEME, &scheme);
+	if (connect > 0 && scheme && strcasecmp(scheme, "https") == 0 && appconnect == 0)
+		return DCI_STAGE_TLS;
+	return DCI_STAGE_CONNECT;
+}
+
+/* Fill the transfer's response from a finished curl transfer. */
 static void
 finish_slot(slot *s, CURLcode code)
 {
-	dci_http_response *resp = s->resp;
+	dci_http_response *resp = &s->x->resp;
 	char	   *ct = NULL;
 	long		nconn = 0;
 
+	resp->done_ms = dci_http_now_ms();
 	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &resp->status);
 	curl_easy_getinfo(s->easy, CURLINFO_TOTAL_TIME, &resp->seconds);
 	if (curl_easy_getinfo(s->easy, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK)
@@ -268,163 +541,351 @@ finish_slot(slot *s, CURLcode code)
 			resp->result = DCI_HTTP_NETWORK;
 			break;
 	}
+	resp->stage = code == CURLE_OK ? DCI_STAGE_NONE : failed_stage(s, code);
 	if (code != CURLE_OK)
 	{
-		snprintf(resp->error, sizeof(resp->error), "%s", curl_easy_strerror(code));
-		snprintf(resp->detail, sizeof(resp->detail), "%s", s->errbuf[0] ? s->errbuf : resp->error);
+		snprintf(resp->error, sizeof(resp->error), "%s",
+				 s->errbuf[0] ? s->errbuf : curl_easy_strerror(code));
+		drop_timings(resp->error);
 	}
 }
 
 static void
-release_slot(slot *s)
+release_slot(http_ctx *c, slot *s)
 {
 	if (s->active)
-		curl_multi_remove_handle(multi, s->easy);
+		curl_multi_remove_handle(c->multi, s->easy);
 	s->active = 0;
 	curl_slist_free_all(s->headers);
 	s->headers = NULL;
-	s->resp = NULL;
-}
-
-dci_http_result
-dci_http_perform(const dci_http_request *req, dci_http_response *resp, int n,
-				 int max_parallel, dci_abort_check abort_check, void *arg)
-{
-	return dci_http_perform_cb(req, resp, n, max_parallel, abort_check, arg, NULL, NULL);
+	s->x = NULL;
 }
 
 void
 dci_http_reset_transfers(void)
 {
-	for (int i = 0; i < nslots; i++)
-		release_slot(&slots[i]);
+	for (int d = 0; d < MAX_DEPTH; d++)
+		for (int i = 0; i < ctxs[d].nslots; i++)
+			release_slot(&ctxs[d], &ctxs[d].slots[i]);
+	depth = 0;
 }
 
-dci_http_result
-dci_http_perform_cb(const dci_http_request *req, dci_http_response *resp, int n,
-					int max_parallel, dci_abort_check abort_check, void *arg,
-					dci_http_done done_cb, void *done_arg)
+/* ---- the run loop ---- */
+
+typedef struct delayed
 {
-	int			width;
-	int			next = 0;
+	dci_http_xfer **x;
+	int			n;
+	int			cap;
+} delayed;
+
+static int
+delay_push(delayed *d, dci_http_xfer *x)
+{
+	if (d->n == d->cap)
+	{
+		int			cap = d->cap ? d->cap * 2 : 8;
+		dci_http_xfer **a = realloc(d->x, sizeof(dci_http_xfer *) * cap);
+
+		if (a == NULL)
+			return -1;
+		d->x = a;
+		d->cap = cap;
+	}
+	d->x[d->n++] = x;
+	return 0;
+}
+
+/* The delayed transfer that is due, or NULL. */
+static dci_http_xfer *
+delay_pop_due(delayed *d, long long now)
+{
+	for (int i = 0; i < d->n; i++)
+		if (d->x[i]->due_ms <= now)
+		{
+			dci_http_xfer *x = d->x[i];
+
+			d->x[i] = d->x[--d->n];
+			return x;
+		}
+	return NULL;
+}
+
+static long long
+delay_earliest(const delayed *d)
+{
+	long long	best = -1;
+
+	for (int i = 0; i < d->n; i++)
+		if (best < 0 || d->x[i]->due_ms < best)
+			best = d->x[i]->due_ms;
+	return best;
+}
+
+/* Attach x to a free slot; false when it could not be set up (x is then failed). */
+static int
+start_xfer(http_ctx *c, int width, dci_http_xfer *x)
+{
+	for (int i = 0; i < width; i++)
+	{
+		slot	   *s = &c->slots[i];
+
+		if (s->active)
+			continue;
+		dci_http_response_free(&x->resp);
+		dci_http_response_init(&x->resp);
+		if (setup_slot(s, x) != 0 || curl_multi_add_handle(c->multi, s->easy) != CURLM_OK)
+		{
+			curl_slist_free_all(s->headers);
+			s->headers = NULL;
+			s->x = NULL;
+			x->resp.result = DCI_HTTP_INTERNAL;
+			snprintf(x->resp.error, sizeof(x->resp.error), "cannot set up the request");
+			return 0;
+		}
+		s->active = 1;
+		x->slot = i;
+		return 1;
+	}
+	return 0;
+}
+
+static dci_http_result
+run_ctx(http_ctx *c, const dci_http_ops *ops, void *arg, int width)
+{
+	delayed		dl = {NULL, 0, 0};
+	int			active = 0;
+	int			exhausted = 0;
 	int			running = 0;
-	int			done = 0;
 	dci_http_result result = DCI_HTTP_OK;
 
-	if (n <= 0)
-		return DCI_HTTP_OK;
-	for (int i = 0; i < n; i++)
-		dci_http_response_init(&resp[i]);
-	width = (max_parallel <= 0 || max_parallel > n) ? n : max_parallel;
-	if (ensure_multi() != 0 || ensure_slots(width) != 0)
-	{
-		for (int i = 0; i < n; i++)
-			resp[i].result = DCI_HTTP_INTERNAL;
-		return DCI_HTTP_INTERNAL;
-	}
-
-	while (done < n)
+	for (;;)
 	{
 		CURLMsg    *msg;
 		int			left;
+		long long	now = dci_http_now_ms();
+		long long	due;
+		long		timeout;
 
-		/* fill free slots */
-		for (int i = 0; i < width && next < n; i++)
+		/* fill free slots: resends that are due first, then new transfers */
+		while (active < width)
 		{
-			if (slots[i].active)
-				continue;
-			if (setup_slot(&slots[i], &req[next], &resp[next]) != 0 ||
-				curl_multi_add_handle(multi, slots[i].easy) != CURLM_OK)
+			dci_http_xfer *x = delay_pop_due(&dl, now);
+			long		again;
+
+			if (x == NULL && !exhausted && (x = ops->next(arg)) == NULL)
+				exhausted = 1;
+			if (x == NULL)
+				break;
+			if (start_xfer(c, width, x))
 			{
-				curl_slist_free_all(slots[i].headers);
-				slots[i].headers = NULL;
-				resp[next].result = DCI_HTTP_INTERNAL;
-				snprintf(resp[next].error, sizeof(resp[next].error), "cannot set up the request");
-				next++;
-				done++;
-				if (done_cb)
-					done_cb(done_arg, next - 1);
+				active++;
 				continue;
 			}
-			slots[i].active = 1;
-			slots[i].index = next;
-			next++;
+			/* could not even start: the caller hears of it like any failure */
+			again = ops->done(arg, x);
+			if (again >= 0)
+			{
+				x->due_ms = dci_http_now_ms() + again;
+				if (delay_push(&dl, x) != 0)
+				{
+					result = DCI_HTTP_INTERNAL;
+					goto out;
+				}
+			}
 		}
-		if (done >= n)
+		if (active == 0 && dl.n == 0 && exhausted)
 			break;
 
-		if (curl_multi_perform(multi, &running) != CURLM_OK)
+		/* curl's timer, or the next resend, whichever is first */
+		now = dci_http_now_ms();
+		timeout = -1;
+		if (c->timer_at >= 0)
+			timeout = c->timer_at > now ? (long) (c->timer_at - now) : 0;
+		due = delay_earliest(&dl);
+		if (due >= 0 && (timeout < 0 || due - now < timeout))
+			timeout = due > now ? (long) (due - now) : 0;
+		/* never block for good on a timer curl forgot: look again each second */
+		if (timeout < 0 || timeout > 1000)
+			timeout = 1000;
+		if (timeout != 0)
 		{
-			result = DCI_HTTP_INTERNAL;
-			break;
+			int			nready = c->nsocks;
+
+			memcpy(c->ready, c->socks, sizeof(dci_http_socket) * nready);
+			if (hooks.wait(hooks.arg, c->ready, nready, c->socks_changed, timeout) != 0)
+			{
+				result = DCI_HTTP_ABORTED;
+				goto out;
+			}
+			c->socks_changed = 0;
+			/* acting on one socket may change the set (and move c->ready): copy first */
+			if (nready > 0)
+			{
+				dci_http_socket *ready = malloc(sizeof(dci_http_socket) * nready);
+
+				if (ready == NULL)
+				{
+					result = DCI_HTTP_INTERNAL;
+					goto out;
+				}
+				memcpy(ready, c->ready, sizeof(dci_http_socket) * nready);
+				for (int i = 0; i < nready; i++)
+				{
+					int			ev = ready[i].events;
+
+					if (ev)
+						curl_multi_socket_action(c->multi, ready[i].fd,
+												 ((ev & DCI_WAIT_READ) ? CURL_CSELECT_IN : 0) |
+												 ((ev & DCI_WAIT_WRITE) ? CURL_CSELECT_OUT : 0),
+												 &running);
+				}
+				free(ready);
+			}
 		}
-		while ((msg = curl_multi_info_read(multi, &left)) != NULL)
+		if (c->timer_at >= 0 && c->timer_at <= dci_http_now_ms())
+		{
+			c->timer_at = -1;
+			if (curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running) != CURLM_OK)
+			{
+				result = DCI_HTTP_INTERNAL;
+				goto out;
+			}
+		}
+
+		while ((msg = curl_multi_info_read(c->multi, &left)) != NULL)
 		{
 			slot	   *s = NULL;
+			dci_http_xfer *x;
+			long		again;
 
 			if (msg->msg != CURLMSG_DONE)
 				continue;
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &s);
-			if (s == NULL)
+			if (s == NULL || s->x == NULL)
 				continue;
+			x = s->x;
 			finish_slot(s, msg->data.result);
-			release_slot(s);
-			done++;
-			if (done_cb)
-				done_cb(done_arg, s->index);
-		}
-		if (done >= n)
-			break;
-		if (abort_check && abort_check(arg))
-		{
-			result = DCI_HTTP_ABORTED;
-			break;
-		}
-		/* a slot just freed can take the next request before we wait */
-		if (next < n && running < width)
-			continue;
-		if (curl_multi_poll(multi, NULL, 0, POLL_MS, NULL) != CURLM_OK)
-		{
-			result = DCI_HTTP_INTERNAL;
-			break;
-		}
-		if (abort_check && abort_check(arg))
-		{
-			result = DCI_HTTP_ABORTED;
-			break;
+			release_slot(c, s);
+			active--;
+			again = ops->done(arg, x);
+			if (again >= 0)
+			{
+				x->due_ms = dci_http_now_ms() + again;
+				if (delay_push(&dl, x) != 0)
+				{
+					result = DCI_HTTP_INTERNAL;
+					goto out;
+				}
+			}
 		}
 	}
 
+out:
 	if (result != DCI_HTTP_OK)
 	{
-		/* stop everything in flight; unstarted requests are marked too */
+		/* stop everything in flight */
 		for (int i = 0; i < width; i++)
-			if (slots[i].active)
+			if (c->slots[i].active)
 			{
-				slots[i].resp->result = result;
-				release_slot(&slots[i]);
+				c->slots[i].x->resp.result = result;
+				release_slot(c, &c->slots[i]);
 			}
-		for (int i = next; i < n; i++)
-			resp[i].result = result;
 	}
+	free(dl.x);
 	return result;
+}
+
+dci_http_result
+dci_http_run(const dci_http_ops *ops, void *arg, int max_parallel)
+{
+	http_ctx   *c;
+	int			width = max_parallel > 0 ? max_parallel : 1;
+	dci_http_result r;
+
+	if (depth >= MAX_DEPTH)
+		return DCI_HTTP_INTERNAL;
+	c = &ctxs[depth];
+	if (ensure_ctx(c) != 0 || ensure_slots(c, width) != 0)
+		return DCI_HTTP_INTERNAL;
+	depth++;
+	r = run_ctx(c, ops, arg, width);
+	depth--;
+	return r;
+}
+
+/* ---- n independent requests ---- */
+
+typedef struct perform_state
+{
+	dci_http_xfer *x;
+	int			n;
+	int			next;
+} perform_state;
+
+static dci_http_xfer *
+perform_next(void *arg)
+{
+	perform_state *p = arg;
+
+	return p->next < p->n ? &p->x[p->next++] : NULL;
+}
+
+static long
+perform_done(void *arg, dci_http_xfer *x)
+{
+	return -1;
+}
+
+dci_http_result
+dci_http_perform(const dci_http_request *req, dci_http_response *resp, int n, int max_parallel)
+{
+	dci_http_xfer *x = calloc(n > 0 ? n : 1, sizeof(dci_http_xfer));
+	perform_state p = {x, n, 0};
+	dci_http_ops ops = {perform_next, perform_done};
+	dci_http_result r;
+
+	for (int i = 0; i < n; i++)
+		dci_http_response_init(&resp[i]);
+	if (x == NULL)
+		return DCI_HTTP_INTERNAL;
+	for (int i = 0; i < n; i++)
+	{
+		x[i].req = req[i];
+		dci_http_response_init(&x[i].resp);
+	}
+	r = dci_http_run(&ops, &p, max_parallel);
+	for (int i = 0; i < n; i++)
+	{
+		resp[i] = x[i].resp;
+		if (r != DCI_HTTP_OK && i >= p.next)
+			resp[i].result = r;
+	}
+	free(x);
+	return r;
 }
 
 void
 dci_http_shutdown(void)
 {
-	for (int i = 0; i < nslots; i++)
+	for (int d = 0; d < MAX_DEPTH; d++)
 	{
-		release_slot(&slots[i]);
-		curl_easy_cleanup(slots[i].easy);
+		http_ctx   *c = &ctxs[d];
+
+		for (int i = 0; i < c->nslots; i++)
+		{
+			release_slot(c, &c->slots[i]);
+			curl_easy_cleanup(c->slots[i].easy);
+		}
+		free(c->slots);
+		if (c->multi)
+			curl_multi_cleanup(c->multi);
+		free(c->socks);
+		free(c->ready);
+		memset(c, 0, sizeof(*c));
 	}
-	free(slots);
-	slots = NULL;
-	nslots = 0;
-	if (multi)
-		curl_multi_cleanup(multi);
+	depth = 0;
 	if (share)
 		curl_share_cleanup(share);
-	multi = NULL;
 	share = NULL;
 }

@@ -3,9 +3,10 @@
  *
  * One curl multi handle per process holds the connection cache, so every
  * request (a single lookup or a batch of envelopes) reuses keep-alive
- * connections and TLS sessions across calls and rows.  Requests run in a
- * poll loop that asks the caller every few milliseconds whether to give up,
- * which is how query cancel and statement_timeout stop them at once.
+ * connections and TLS sessions across calls and rows.  The transport never
+ * sleeps on its own: it hands its sockets and its timer to a wait hook (the
+ * glue waits on them together with the backend's latch), so a cancel, a
+ * statement_timeout or postmaster death stops a request at once.
  */
 #ifndef DCI_HTTP_H
 #define DCI_HTTP_H
@@ -33,6 +34,16 @@ typedef enum dci_http_result
 	DCI_HTTP_INTERNAL			/* out of memory, curl setup failure */
 } dci_http_result;
 
+/* Where a failed transfer stopped: what a retry and a message need to know. */
+typedef enum dci_http_stage
+{
+	DCI_STAGE_NONE,				/* no failure */
+	DCI_STAGE_CONNECT,			/* no connection (refused, DNS, connect timeout) */
+	DCI_STAGE_TLS,				/* TCP up, TLS handshake not done */
+	DCI_STAGE_WAIT,				/* request sent, no response byte yet */
+	DCI_STAGE_BODY				/* part of the response arrived, then it broke */
+} dci_http_stage;
+
 typedef struct dci_http_request
 {
 	const char *url;
@@ -41,7 +52,7 @@ typedef struct dci_http_request
 	const char *content_type;	/* default application/json */
 	const char *bearer;			/* Authorization: Bearer ...; NULL: none */
 	const char *authorization;	/* whole Authorization value when bearer is NULL */
-	long		timeout_ms;		/* whole request */
+	long		timeout_ms;		/* this attempt, from the moment it is started */
 	int			verify_tls;
 	int			forbid_reuse;	/* fresh connection (benchmarks only) */
 } dci_http_request;
@@ -49,43 +60,87 @@ typedef struct dci_http_request
 typedef struct dci_http_response
 {
 	dci_http_result result;
+	dci_http_stage stage;		/* with a failure: how far it got */
 	long		status;			/* HTTP status, 0 when none */
 	dbuf		body;			/* caller frees with dci_http_response_free */
 	char		content_type[128];
-	char		error[128];		/* short reason on failure, e.g. "Couldn't connect to server" */
-	char		detail[256];	/* curl's full message (timings, host, port; no secrets) */
+	long		retry_after;	/* seconds of a Retry-After header (delta form), -1 none */
+	char		error[256];		/* the cause, e.g. "SSL certificate problem: certificate has expired" */
 	double		seconds;
+	long long	done_ms;		/* dci_http_now_ms() when it finished */
 } dci_http_response;
 
-typedef int (*dci_abort_check) (void *arg);
+/* What the wait hook waits for. */
+#define DCI_WAIT_READ	1
+#define DCI_WAIT_WRITE	2
+
+typedef struct dci_http_socket
+{
+	int			fd;
+	int			events;			/* DCI_WAIT_* wanted; on return, those ready */
+} dci_http_socket;
+
+typedef struct dci_http_hooks
+{
+	/*
+	 * Wait until a socket is ready (set socks[i].events to what is ready,
+	 * 0 for the others) or timeout_ms passes (-1: no timeout).  changed is
+	 * nonzero when the set of sockets differs from the previous call.
+	 * Returns 0, or -1 to abort every transfer (a cancel is pending).
+	 */
+	int			(*wait) (void *arg, dci_http_socket *socks, int nsocks, int changed,
+						 long timeout_ms);
+	/* a socket is about to be opened: 0 allows it, -1 refuses (no fd left) */
+	int			(*open_socket) (void *arg);
+	void		(*close_socket) (void *arg);
+	void	   *arg;
+} dci_http_hooks;
 
 /* Set once per process (and again when the GUCs change). */
 void		dci_http_configure(const dci_http_config *cfg);
+void		dci_http_set_hooks(const dci_http_hooks *hooks);
 
 /*
- * Perform n requests, at most max_parallel at a time (<= 0: all), filling
- * resp[i] for req[i].  Returns DCI_HTTP_ABORTED if abort_check said stop
- * (every transfer is then removed at once), DCI_HTTP_INTERNAL on setup
- * failure, else DCI_HTTP_OK (each response has its own result).
+ * One transfer, owned by the caller for the length of a run.  The caller
+ * fills req; the transport fills resp.
  */
-dci_http_result dci_http_perform(const dci_http_request *req,
-								 dci_http_response *resp, int n,
-								 int max_parallel,
-								 dci_abort_check abort_check, void *arg);
+typedef struct dci_http_xfer
+{
+	dci_http_request req;
+	dci_http_response resp;
+	void	   *tag;			/* the caller's */
+	/* private to http.c */
+	long long	due_ms;
+	int			slot;
+} dci_http_xfer;
+
+typedef struct dci_http_ops
+{
+	/* the next transfer to start, or NULL when there is none now */
+	dci_http_xfer *(*next) (void *arg);
+
+	/*
+	 * A transfer finished (resp filled).  Return -1 when it is final, or a
+	 * delay in ms after which the transport sends it again (the caller may
+	 * have rewritten x->req meanwhile; resp is reset before the resend).
+	 */
+	long		(*done) (void *arg, dci_http_xfer *x);
+} dci_http_ops;
 
 /*
- * Called as each transfer finishes, while the others stay in flight, so the
- * caller's work on one answer overlaps the registry's work on the next.
- * index is the request's position.  If it does not return (a longjmp), the
- * caller must call dci_http_reset_transfers before the next perform.
+ * Run transfers, at most max_parallel at a time, until next() has no more
+ * and none is in flight or waiting to be resent.  DCI_HTTP_ABORTED when the
+ * wait hook said stop (every transfer is dropped), DCI_HTTP_INTERNAL on a
+ * curl failure, else DCI_HTTP_OK.  If done() does not return (a longjmp),
+ * call dci_http_reset_transfers before the next run.  A run may be started
+ * from inside done() (a token fetch): it uses a second connection cache.
  */
-typedef void (*dci_http_done) (void *arg, int index);
+dci_http_result dci_http_run(const dci_http_ops *ops, void *arg, int max_parallel);
 
-dci_http_result dci_http_perform_cb(const dci_http_request *req,
-									dci_http_response *resp, int n,
-									int max_parallel,
-									dci_abort_check abort_check, void *arg,
-									dci_http_done done, void *done_arg);
+/* n independent requests, each final on its first answer (no resend). */
+dci_http_result dci_http_perform(const dci_http_request *req, dci_http_response *resp, int n,
+								 int max_parallel);
+
 /* Drop every transfer still attached (their connections are closed). */
 void		dci_http_reset_transfers(void);
 
@@ -97,5 +152,8 @@ const char *dci_http_result_name(dci_http_result r);
 long		dci_http_connections_opened(void);
 /* Drop the connection cache and every handle (at exit, or to reset). */
 void		dci_http_shutdown(void);
+
+/* Monotonic milliseconds. */
+long long	dci_http_now_ms(void);
 
 #endif

@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -23,6 +24,9 @@ PG_FUNCTION_INFO_V1(dci_check_duplication);
 PG_FUNCTION_INFO_V1(dci_check_duplication_multi);
 PG_FUNCTION_INFO_V1(dci_check_duplication_batch);
 PG_FUNCTION_INFO_V1(dci_search_beneficiary);
+
+/* More enrollments than anyone has: a registry that pages without end. */
+#define MAX_ENROLLMENTS 10000
 
 /* Matched programmes accumulate across identifiers (palloc'd, deduplicated). */
 typedef struct dup_acc
@@ -131,7 +135,7 @@ check_enrolled_endpoint(dci_source *src, const char *idtype, const char *value, 
 {
 	char	   *msg;
 	char		txn[37];
-	dci_exchange *ex = dci_exchange_new(src);
+	dci_exchange *ex;
 	struct json_object *item;
 	const char *status;
 	const char *enrolled;
@@ -142,24 +146,25 @@ check_enrolled_endpoint(dci_source *src, const char *idtype, const char *value, 
 	msg = psprintf("{\"enrolled_criteria\":{\"query\":%s,\"query_type\":\"idtype-value\","
 				   "\"response_entity\":\"Member\"},\"transaction_id\":\"%s\"}",
 				   dci_idtype_query(idtype, value), txn);
-	dci_exchange_request(src, src->enrolled_url, "search", msg, ex);
-	if (ex->sqlstate)
+	ex = dci_exchange_message_new(src, src->enrolled_url, "search", txn, msg, DCI_EXPECT_ANSWER);
+	dci_exchange_send(ex);
+	if (ex->err.sqlstate)
 		dci_exchange_raise(ex);
 	item = dci_response_first(&ex->resp, "enrolled_response");
 	status = item ? dci_item_status(item) : NULL;
 	enrolled = item ? dci_json_get_string(item, "enrolled_status") : NULL;
 	if (status && pg_strcasecmp(status, "rjct") == 0)
 	{
-		ex->sqlstate = ERRCODE_DCI_REJECTED;
-		ex->error = psprintf("DCI source \"%s\" rejected the enrolled check: %s", src->code,
-							 dci_item_reason_code(item) ? dci_item_reason_code(item) : "no reason code");
+		ex->err.sqlstate = ERRCODE_DCI_REJECTED;
+		ex->err.message = psprintf("DCI source \"%s\" rejected the enrolled check: %s", src->code,
+								   dci_item_reason_code(item) ? dci_sanitize(dci_item_reason_code(item)) : "no reason code");
 		dci_exchange_raise(ex);
 	}
 	if (enrolled == NULL || (pg_strcasecmp(enrolled, "yes") != 0 && pg_strcasecmp(enrolled, "no") != 0))
 	{
-		ex->sqlstate = ERRCODE_DCI_BAD_RESPONSE;
-		ex->error = psprintf("DCI source \"%s\" answered the enrolled check without enrolled_status yes or no",
-							 src->code);
+		ex->err.sqlstate = ERRCODE_DCI_BAD_RESPONSE;
+		ex->err.message = psprintf("DCI source \"%s\" answered the enrolled check without enrolled_status yes or no",
+								   src->code);
 		dci_exchange_raise(ex);
 	}
 	v[0] = BoolGetDatum(pg_strcasecmp(enrolled, "yes") == 0);
@@ -216,7 +221,7 @@ typedef struct multi_ctx
 
 static void
 multi_cb(void *arg, const char *value, int count, dci_outcome outcome,
-		 struct json_object *records, int sqlstate, const char *error)
+		 struct json_object *records, const dci_error *err)
 {
 	multi_ctx  *m = arg;
 
@@ -224,8 +229,8 @@ multi_cb(void *arg, const char *value, int count, dci_outcome outcome,
 	{
 		if (m->error == NULL)
 		{
-			m->sqlstate = sqlstate;
-			m->error = pstrdup(error ? error : "DCI lookup failed");
+			m->sqlstate = err->sqlstate;
+			m->error = pstrdup(err->message ? err->message : "DCI lookup failed");
 			m->failed_value = pstrdup(value);
 		}
 		return;
@@ -351,6 +356,7 @@ dci_search_beneficiary(PG_FUNCTION_ARGS)
 	MemoryContext old;
 	int			page_size = Min(Max(src->batch_size, 10), 1000);
 	long		seen = 0;
+	uint32		last_digest = 0;
 	dci_search_item item;
 
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) || !(rsinfo->allowedModes & SFRM_Materialize))
@@ -370,37 +376,38 @@ dci_search_beneficiary(PG_FUNCTION_ARGS)
 	item.query_len = strlen(item.query_json);
 	item.page_size = page_size;
 
-	for (int page = 1; page <= 10000; page++)
+	for (int page = 1;; page++)
 	{
-		dci_exchange *ex = dci_exchange_new(src);
+		dci_exchange *ex = dci_exchange_search_new(src, NULL, &item, 1);
 		struct json_object *records;
-		const char *error;
-		int			sqlstate;
+		dci_error	err;
 		size_t		n;
 		long		total;
+		uint32		digest = 0;
 		dci_outcome o;
 		struct json_object *resp_item;
 
 		item.page_number = page;
-		dci_exchange_search(src, &item, 1, ex);
-		if (ex->sqlstate)
+		dci_exchange_send(ex);
+		if (ex->err.sqlstate)
 			dci_exchange_raise(ex);
-		o = dci_item_outcome(ex, 0, 1, &records, &error, &sqlstate);
+		o = dci_item_outcome(ex, 0, &records, &err);
 		if (o == DCI_FAILED)
 		{
-			ex->sqlstate = sqlstate;
-			ex->error = (char *) error;
+			ex->err = err;
 			dci_exchange_raise(ex);
 		}
 		n = dci_records_len(records);
 		for (size_t i = 0; i < n; i++)
 		{
 			struct json_object *rec = dci_records_get(records, i);
+			const char *text = dci_json_text(rec);
 			dci_enrollment e;
 			Datum		v[6];
 			bool		nl[6] = {false, false, false, false, false, false};
 			char	   *prog;
 
+			digest = hash_combine(digest, hash_bytes((const unsigned char *) text, strlen(text)));
 			if (dci_map_enrollment(rec, idtype, &e) != DCI_REC_OK)
 				continue;
 			v[0] = CStringGetTextDatum(e.identifier_type ? e.identifier_type : idtype);
@@ -419,6 +426,7 @@ dci_search_beneficiary(PG_FUNCTION_ARGS)
 		resp_item = dci_response_item(&ex->resp, dci_reference_id(ex, 0), 0);
 		total = resp_item ? dci_item_total_count(resp_item) : -1;
 		dci_exchange_free(ex);
+		dci_check_page(src, page, n, total, seen, digest, &last_digest, MAX_ENROLLMENTS);
 		/* stop at the registry's total, or at a short page when it gives none */
 		if (n == 0 || (total >= 0 && seen >= total) || (total < 0 && (int) n < page_size))
 			break;

@@ -4,8 +4,10 @@
  *
  * Distinct values are asked once; they travel batch_size to an envelope
  * (the DCI search_request array), dci.batch_concurrency envelopes in
- * flight at once.  Each wave of envelopes is answered through the callback
- * and then its memory is dropped, so a long batch keeps its memory flat.
+ * flight at once.  An envelope is made when a connection is free and
+ * answered through the callback as soon as it lands, then its memory is
+ * dropped: a long batch keeps its memory flat, and a resent envelope does
+ * not hold up the others.
  */
 #include "postgres.h"
 
@@ -146,7 +148,7 @@ cache_answer(cache_entry *e, const char *value, int count, dci_lookup_cb cb, voi
 
 	PG_TRY();
 	{
-		cb(arg, value, count, e->outcome, records, 0, NULL);
+		cb(arg, value, count, e->outcome, records, NULL);
 	}
 	PG_FINALLY();
 	{
@@ -156,29 +158,34 @@ cache_answer(cache_entry *e, const char *value, int count, dci_lookup_cb cb, voi
 }
 
 /*
- * Outcome of item k of an envelope.  records is borrowed from the exchange.
- * A missing item is "not found" only for registries known to omit them
- * (OpenCRVS); elsewhere it means the registry did not answer that question.
+ * Outcome of item k of a checked exchange (its items all answer reference
+ * ids we sent).  records is borrowed from the exchange.  A missing item is
+ * "not found" only for registries known to omit them (OpenCRVS); elsewhere
+ * it means the registry did not answer that question.
  */
 dci_outcome
-dci_item_outcome(dci_exchange *ex, int k, int nitems, struct json_object **records,
-			 const char **error, int *sqlstate)
+dci_item_outcome(dci_exchange *ex, int k, struct json_object **records, dci_error *err)
 {
 	dci_source *src = ex->src;
 	struct json_object *item = dci_response_item(&ex->resp, dci_reference_id(ex, k), (size_t) k);
 	const char *status;
 
 	*records = NULL;
-	*error = NULL;
-	*sqlstate = 0;
-	if (item == NULL && nitems == 1)
-		item = dci_response_single_item(&ex->resp);
+	memset(err, 0, sizeof(*err));
+	/* a registry allowed to omit reference ids answers in order */
+	if (item == NULL && src->relax_binding)
+	{
+		struct json_object *at = dci_response_item_at(&ex->resp, (size_t) k);
+
+		if (at && dci_json_get_string(at, "reference_id") == NULL)
+			item = at;
+	}
 	if (item == NULL)
 	{
 		if (src->record_profile && strcmp(src->record_profile, "opencrvs") == 0)
 			return DCI_NOT_FOUND;
-		*sqlstate = ERRCODE_DCI_BAD_RESPONSE;
-		*error = psprintf("DCI source \"%s\" sent no answer for this identifier", src->code);
+		err->sqlstate = ERRCODE_DCI_BAD_RESPONSE;
+		err->message = psprintf("DCI source \"%s\" sent no answer for this identifier", src->code);
 		return DCI_FAILED;
 	}
 	status = dci_item_status(item);
@@ -190,15 +197,18 @@ dci_item_outcome(dci_exchange *ex, int k, int nitems, struct json_object **recor
 		for (int i = 0; code && i < src->n_not_found_codes; i++)
 			if (strcmp(code, src->not_found_codes[i]) == 0)
 				return DCI_NOT_FOUND;
-		*sqlstate = ERRCODE_DCI_REJECTED;
-		*error = psprintf("DCI source \"%s\" rejected the search: %s%s%s", src->code,
-						  code ? code : "no reason code", msg ? ": " : "", msg ? msg : "");
+		err->sqlstate = ERRCODE_DCI_REJECTED;
+		err->message = psprintf("DCI source \"%s\" rejected the search: %s%s%s", src->code,
+								code ? dci_sanitize(code) : "no reason code", msg ? ": " : "",
+								msg ? dci_sanitize(msg) : "");
 		return DCI_FAILED;
 	}
 	if (status && pg_strcasecmp(status, "succ") != 0)
 	{
-		*sqlstate = ERRCODE_DCI_BAD_RESPONSE;
-		*error = psprintf("DCI source \"%s\" answered status \"%s\" to a sync search", src->code, status);
+		err->sqlstate = ERRCODE_DCI_BAD_RESPONSE;
+		err->message = psprintf("DCI source \"%s\" answered status \"%s\" to a sync search", src->code,
+								dci_sanitize(status));
+		err->hint = pstrdup("SPDCI: a sync search answers each item with succ or rjct; rcvd and pdng belong to the asynchronous endpoints.");
 		return DCI_FAILED;
 	}
 	*records = dci_item_records(item);
@@ -225,43 +235,81 @@ dci_idtype_query(const char *type, const char *value)
 	return res;
 }
 
-/* The envelopes of one wave, and where their answers go. */
-typedef struct lookup_wave
+/* A lookup in progress: envelopes are made as slots free up, answered as they land. */
+typedef struct lookup_run
 {
 	dci_source *src;
 	const dci_lookup_spec *spec;
 	const char **uniq;
 	int		   *counts;
+	int			nuniq;
+	int			next;			/* first value of the next envelope */
+	int			per_env;
 	dci_lookup_cb cb;
 	void	   *arg;
 	MemoryContext callercxt;
-	int		   *nitems;			/* per envelope */
-	int		   *first;			/* index in uniq of its first value */
-	dci_exchange **ex;
-} lookup_wave;
+} lookup_run;
 
-/* Envelope e is in: answer each of its identifiers, then drop its memory. */
-static void
-envelope_done(void *arg, int e)
+static dci_exchange *
+lookup_next(void *arg)
 {
-	lookup_wave *w = arg;
-	dci_exchange *ex = w->ex[e];
+	lookup_run *r = arg;
+	int			m;
+	dci_exchange *ex;
+	dci_search_item *it;
+	MemoryContext old;
+
+	if (r->next >= r->nuniq)
+		return NULL;
+	CHECK_FOR_INTERRUPTS();
+	m = Min(r->per_env, r->nuniq - r->next);
+	ex = dci_exchange_search_new(r->src, NULL, NULL, 0);
+	/* the items live with the exchange, and go with it */
+	old = MemoryContextSwitchTo(ex->cxt);
+	it = palloc0(sizeof(dci_search_item) * m);
+	for (int k = 0; k < m; k++)
+	{
+		it[k].query_type = "idtype-value";
+		it[k].query_json = dci_idtype_query(r->spec->identifier_type, r->uniq[r->next + k]);
+		it[k].query_len = strlen(it[k].query_json);
+		it[k].reg_type = r->spec->reg_type;
+		it[k].reg_event_type = r->spec->reg_event_type;
+		it[k].page_size = r->spec->page_size;
+		it[k].page_number = r->spec->page_size > 0 ? 1 : 0;
+	}
+	MemoryContextSwitchTo(old);
+	ex->items = it;
+	ex->nitems = m;
+	ex->tag = r->next;
+	r->next += m;
+	return ex;
+}
+
+/* An envelope is in: answer each of its identifiers, then drop its memory. */
+static void
+lookup_done(void *arg, dci_exchange *ex)
+{
+	lookup_run *r = arg;
 	MemoryContext old = CurrentMemoryContext;
 
-	for (int k = 0; k < w->nitems[e]; k++)
+	for (int k = 0; k < ex->nitems; k++)
 	{
 		struct json_object *records = NULL;
-		const char *error = ex->error;
-		int			sqlstate = ex->sqlstate;
+		dci_error	item_err;
+		const dci_error *err = &ex->err;
 		dci_outcome outcome = DCI_FAILED;
-		const char *value = w->uniq[w->first[e] + k];
+		const char *value = r->uniq[ex->tag + k];
 
-		if (sqlstate == 0)
-			outcome = dci_item_outcome(ex, k, w->nitems[e], &records, &error, &sqlstate);
+		if (ex->err.sqlstate == 0)
+		{
+			outcome = dci_item_outcome(ex, k, &records, &item_err);
+			err = &item_err;
+		}
 		if (dci_cache_ttl > 0)
-			cache_store(cache_key(w->src, w->spec, value), outcome, records);
-		MemoryContextSwitchTo(w->callercxt);
-		w->cb(w->arg, value, w->counts[w->first[e] + k], outcome, records, sqlstate, error);
+			cache_store(cache_key(r->src, r->spec, value), outcome, records);
+		MemoryContextSwitchTo(r->callercxt);
+		r->cb(r->arg, value, r->counts[ex->tag + k], outcome, records,
+			  outcome == DCI_FAILED ? err : NULL);
 		MemoryContextSwitchTo(old);
 	}
 	dci_exchange_free(ex);
@@ -274,11 +322,7 @@ dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 	const char **uniq = palloc(sizeof(char *) * Max(n, 1));
 	int		   *counts = palloc(sizeof(int) * Max(n, 1));
 	int			nuniq = 0;
-	int			per_env = Max(src->batch_size, 1);
-	int			parallel = Max(dci_batch_concurrency, 1);
-	MemoryContext callercxt = CurrentMemoryContext;
-	MemoryContext wavecxt;
-	lookup_wave wave;
+	lookup_run	run;
 
 	/* distinct values, in first-seen order, with their counts (one needs no hash) */
 	if (n == 1)
@@ -338,60 +382,50 @@ dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 		nuniq = kept;
 	}
 
-	wavecxt = AllocSetContextCreate(CurrentMemoryContext, "dci lookup wave",
-									ALLOCSET_DEFAULT_SIZES);
-	wave.src = src;
-	wave.spec = spec;
-	wave.uniq = uniq;
-	wave.counts = counts;
-	wave.cb = cb;
-	wave.arg = arg;
-	wave.callercxt = callercxt;
-	for (int start = 0; start < nuniq;)
-	{
-		/* a few rounds of envelopes per wave keep the pipe full between waves */
-		int			max_env = parallel * 4;
-		int			nenv = 0;
-		const dci_search_item **items;
-
-		MemoryContextSwitchTo(wavecxt);
-		items = palloc(sizeof(dci_search_item *) * max_env);
-		wave.nitems = palloc(sizeof(int) * max_env);
-		wave.first = palloc(sizeof(int) * max_env);
-		wave.ex = palloc(sizeof(dci_exchange *) * max_env);
-		while (nenv < max_env && start < nuniq)
-		{
-			int			m = Min(per_env, nuniq - start);
-			dci_search_item *it = palloc0(sizeof(dci_search_item) * m);
-
-			for (int k = 0; k < m; k++)
-			{
-				it[k].query_type = "idtype-value";
-				it[k].query_json = dci_idtype_query(spec->identifier_type, uniq[start + k]);
-				it[k].query_len = strlen(it[k].query_json);
-				it[k].reg_type = spec->reg_type;
-				it[k].reg_event_type = spec->reg_event_type;
-				it[k].page_size = spec->page_size;
-				it[k].page_number = spec->page_size > 0 ? 1 : 0;
-			}
-			items[nenv] = it;
-			wave.nitems[nenv] = m;
-			wave.first[nenv] = start;
-			wave.ex[nenv] = dci_exchange_new(src);
-			start += m;
-			nenv++;
-		}
-		/* each envelope is answered through cb as soon as it is in */
-		dci_exchange_search_many(src, items, wave.nitems, wave.ex, nenv, parallel,
-								 envelope_done, &wave);
-		/* frees every exchange of the wave: bodies and json trees included */
-		MemoryContextSwitchTo(callercxt);
-		MemoryContextReset(wavecxt);
-	}
-	MemoryContextSwitchTo(callercxt);
-	MemoryContextDelete(wavecxt);
+	memset(&run, 0, sizeof(run));
+	run.src = src;
+	run.spec = spec;
+	run.uniq = uniq;
+	run.counts = counts;
+	run.nuniq = nuniq;
+	run.per_env = Max(src->batch_size, 1);
+	run.cb = cb;
+	run.arg = arg;
+	run.callercxt = CurrentMemoryContext;
+	if (nuniq > 0)
+		dci_exchange_run(src, Max(dci_batch_concurrency, 1), lookup_next, lookup_done, &run);
 	pfree(uniq);
 	pfree(counts);
+}
+
+/*
+ * Guard of every paginated search: a registry that ignores page_number, or
+ * keeps promising more, must not make us send requests without end or cut
+ * a result silently.  n records arrived on this page (hashed to digest),
+ * seen so far in all; total is the registry's total_count (-1 unknown).
+ */
+void
+dci_check_page(dci_source *src, int page, size_t n, long total, long seen,
+			   uint32 digest, uint32 *last_digest, long max_records)
+{
+	if (page > 1 && n > 0 && digest == *last_digest)
+		ereport(ERROR,
+				(errcode(ERRCODE_DCI_BAD_RESPONSE),
+				 errmsg("DCI source \"%s\" answered page %d with the same records as page %d",
+						src->code, page, page - 1),
+				 errhint("The registry seems to ignore page_number; nothing was returned.")));
+	if (n == 0 && total >= 0 && seen < total)
+		ereport(ERROR,
+				(errcode(ERRCODE_DCI_BAD_RESPONSE),
+				 errmsg("DCI source \"%s\" answered page %d with no records, but its total_count says %ld and %ld arrived",
+						src->code, page, total, seen)));
+	if (seen > max_records || total > max_records)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("search of DCI source \"%s\" has more than %ld records", src->code, max_records),
+				 total > max_records ? errdetail("Its total_count is %ld.", total) : 0,
+				 errhint("Raise max_records, narrow the query, or page with page_number.")));
+	*last_digest = digest;
 }
 
 const char *

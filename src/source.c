@@ -482,6 +482,8 @@ build_source(const dci_row *row)
 	s->timeout_seconds = row_int(row, "timeout_seconds", 30);
 	s->batch_size = row_int(row, "batch_size", 100);
 	s->max_retries = row_int(row, "max_retries", 2);
+	s->test_identifier_type = dci_row_text(row, "test_identifier_type");
+	s->test_identifier_value = dci_row_text(row, "test_identifier_value");
 
 	/* a key is needed whenever answers are to be checked at all */
 	v = row_text_set(row, "registry_public_key");

@@ -35,7 +35,7 @@ typedef struct token_slot
 	time_t		refresh_at;
 	int			refreshing_pid; /* a backend fetching a new token, or 0 */
 	time_t		refreshing_since;
-	uint64		generation;		/* bumped at every new token */
+	long long	fetched_at;		/* monotonic ms when it was issued */
 	char		token[TOKEN_MAX];
 } token_slot;
 
@@ -160,8 +160,8 @@ claim_held(const token_slot *s, time_t now, int timeout_seconds)
  * backend is fetching.  -1: the shared cache cannot serve this source.
  */
 int
-dci_token_shared_get(dci_source *src, uint32 cfg, bool force, uint64 seen_generation,
-					 char *buf, size_t bufsize, uint64 *generation)
+dci_token_shared_get(dci_source *src, uint32 cfg, long long not_before,
+					 char *buf, size_t bufsize, long long *fetched_at)
 {
 	if (!dci_token_shared_available() || strlen(src->code) >= CODE_MAX)
 		return -1;
@@ -177,12 +177,12 @@ dci_token_shared_get(dci_source *src, uint32 cfg, bool force, uint64 seen_genera
 			LWLockRelease(shared->lock);
 			return -1;			/* more sources than slots: per-backend cache */
 		}
-		/* a forced refresh is satisfied by any token newer than the one that failed */
+		/* after a 401, only a token issued after it will do */
 		if (s->config_hash == cfg && s->token[0] != '\0' && now < s->refresh_at &&
-			(!force || s->generation != seen_generation))
+			s->fetched_at >= not_before)
 		{
 			strlcpy(buf, s->token, bufsize);
-			*generation = s->generation;
+			*fetched_at = s->fetched_at;
 			LWLockRelease(shared->lock);
 			return 1;
 		}
@@ -220,7 +220,7 @@ dci_token_shared_release_mine(void)
 
 void
 dci_token_shared_put(dci_source *src, uint32 cfg, const char *token, time_t refresh_at,
-					 uint64 *generation)
+					 long long fetched_at)
 {
 	token_slot *s;
 
@@ -235,11 +235,10 @@ dci_token_shared_put(dci_source *src, uint32 cfg, const char *token, time_t refr
 			strlcpy(s->token, token, TOKEN_MAX);
 			s->config_hash = cfg;
 			s->refresh_at = refresh_at;
-			s->generation++;
+			s->fetched_at = fetched_at;
 		}
 		else
 			s->token[0] = '\0';	/* too long to share: each backend keeps its own */
-		*generation = s->generation;
 		if (s->refreshing_pid == MyProcPid)
 			s->refreshing_pid = 0;
 	}
