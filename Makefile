@@ -22,13 +22,23 @@ PG_CPPFLAGS  = -Isrc $(DEPS_CFLAGS)
 PG_CFLAGS    = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 SHLIB_LINK   = $(DEPS_LIBS)
 
-# pg_regress: the suite lives in sql/ and expected/ (test files are sql/*.sql
-# other than the install scripts); test/run-tests sets DCI_TEST_* for them.
-REGRESS      = $(sort $(filter-out dci--%,$(basename $(notdir $(wildcard sql/*.sql)))))
-REGRESS_OPTS = --inputdir=. --load-extension=dblink
+# pg_regress tests live in sql/ and expected/ (sql/*.sql other than the
+# install scripts).  Plain `make installcheck` runs the offline ones
+# (sql/*_offline_*.sql): they need a server with dci installed, nothing else.
+# The others need the local registry, stunnel and dblink that test/run-tests
+# starts; it runs both, offline first: make installcheck WITH_REGISTRY=1.
+REGRESS_OFFLINE  = $(sort $(basename $(notdir $(wildcard sql/*_offline_*.sql))))
+REGRESS_REGISTRY = $(sort $(filter-out dci--% $(REGRESS_OFFLINE),$(basename $(notdir $(wildcard sql/*.sql)))))
+REGRESS      = $(REGRESS_OFFLINE)
+REGRESS_OPTS = --inputdir=.
+ifdef WITH_REGISTRY
+REGRESS     += $(REGRESS_REGISTRY)
+REGRESS_OPTS += --load-extension=dblink
+endif
 
 EXTRA_CLEAN  = test/unit/test_protocol test/registry/dci-registry test/bench/rawclient \
-               test/fuzz/fuzz_canonjson test/fuzz/fuzz_envelope results regression.diffs regression.out
+               test/fuzz/fuzz_canonjson test/fuzz/fuzz_envelope test/fuzz/fuzz_standalone \
+               results regression.diffs regression.out
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
