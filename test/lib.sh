@@ -37,10 +37,14 @@ dci_install_deps() {
 		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
 }
 
+# Test and CI builds make every warning an error; a user's plain `make` only
+# warns.  PostgreSQL's COPT reaches every compile, the test programs' too.
+DCI_COPT=${DCI_COPT--Werror}
+
 # Build the extension and the test programs, install the extension.
 dci_build() {
 	say "building dci (PostgreSQL $DCI_PG_VERSION)"
-	make -C "$DCI_ROOT" -s -j2 all test/registry/dci-registry >/dev/null
+	make -C "$DCI_ROOT" -s -j2 COPT="$DCI_COPT" all test/registry/dci-registry >/dev/null
 	make -C "$DCI_ROOT" -s install >/dev/null
 }
 
