@@ -11,7 +11,10 @@ ALTER TABLE dci.data_source
     ADD COLUMN relax_response_binding boolean NOT NULL DEFAULT false,
     ADD COLUMN max_retries integer NOT NULL DEFAULT 2 CHECK (max_retries BETWEEN 0 AND 10),
     ADD COLUMN test_identifier_type text NOT NULL DEFAULT 'UIN',
-    ADD COLUMN test_identifier_value text NOT NULL DEFAULT 'dci-connection-test';
+    ADD COLUMN test_identifier_value text NOT NULL DEFAULT 'dci-connection-test',
+    ADD COLUMN requests_per_minute integer CHECK (requests_per_minute > 0),
+    ADD COLUMN requests_per_day integer CHECK (requests_per_day > 0),
+    ADD COLUMN quota_counts text NOT NULL DEFAULT 'requests' CHECK (quota_counts IN ('requests', 'items'));
 
 -- NOT NULL and CHECK constraints checked before PostgreSQL's own, whose
 -- errors print the failing row, secrets included.
@@ -26,6 +29,45 @@ REVOKE ALL ON FUNCTION dci.validate_row() FROM PUBLIC;
 -- no function of the extension resolves names through the caller's search_path
 ALTER FUNCTION dci.touch_updated_at() SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION dci_records(jsonb) SET search_path = pg_catalog, pg_temp;
+
+------------------------------------------------------------------------------
+-- Counters, budget, circuit breaker, progress
+------------------------------------------------------------------------------
+
+DROP FUNCTION dci_stats();
+CREATE FUNCTION dci_stats(OUT requests bigint, OUT connections_opened bigint,
+                          OUT token_fetches bigint, OUT retries_401 bigint, OUT cache_hits bigint,
+                          OUT retries bigint)
+RETURNS record AS 'MODULE_PATHNAME', 'dci_stats' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION dci_stats() IS
+'This backend''s counters: HTTP requests sent, TCP connections opened, token fetches, 401 retries, response cache hits, resends after 429/503/lost connections';
+
+CREATE FUNCTION dci_source_status(OUT source text, OUT breaker_state text, OUT breaker_failures integer,
+                                  OUT breaker_open_until timestamptz, OUT last_failure text,
+                                  OUT used_this_minute bigint, OUT used_today bigint,
+                                  OUT requests_per_minute integer, OUT requests_per_day integer,
+                                  OUT quota_resets_at timestamptz, OUT paused_until timestamptz,
+                                  OUT cluster_wide boolean)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'dci_source_status' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION dci_source_status() IS
+'Each source''s budget (used this minute and today, limits, when the quota resets, a pause the registry asked for) and circuit breaker';
+
+CREATE FUNCTION dci_reset_circuit(source text DEFAULT NULL) RETURNS void
+AS 'MODULE_PATHNAME', 'dci_reset_circuit' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION dci_reset_circuit(text) IS
+'Closes the circuit breaker of a source (or of all) and forgets a pause the registry asked for';
+
+CREATE FUNCTION dci_progress(OUT pid integer, OUT source text, OUT function text,
+                             OUT done bigint, OUT total bigint, OUT failed bigint, OUT requests bigint,
+                             OUT started timestamptz, OUT rows_per_second double precision,
+                             OUT estimated_end timestamptz, OUT waiting boolean, OUT percent double precision)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'dci_progress_rows' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION dci_progress() IS
+'Running batch calls in this database (cluster-wide with shared_preload_libraries): identifiers done of total, failed, requests, rate, estimated end, waiting on the budget';
+CREATE VIEW dci.progress AS SELECT * FROM @extschema@.dci_progress();
+COMMENT ON VIEW dci.progress IS 'Running batch calls: done of total, failed, requests sent, rate, estimated end, waiting on the budget';
+REVOKE ALL ON dci.progress FROM PUBLIC;
+REVOKE ALL ON FUNCTION dci_stats(), dci_source_status(), dci_reset_circuit(text), dci_progress() FROM PUBLIC;
 
 ------------------------------------------------------------------------------
 -- Disability sync: status is the last answer; a failure is an attempt

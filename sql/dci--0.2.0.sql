@@ -64,7 +64,10 @@ CREATE TABLE dci.data_source (
     relax_response_binding  boolean NOT NULL DEFAULT false,
     max_retries             integer NOT NULL DEFAULT 2 CHECK (max_retries BETWEEN 0 AND 10),
     test_identifier_type    text NOT NULL DEFAULT 'UIN',
-    test_identifier_value   text NOT NULL DEFAULT 'dci-connection-test'
+    test_identifier_value   text NOT NULL DEFAULT 'dci-connection-test',
+    requests_per_minute     integer CHECK (requests_per_minute > 0),
+    requests_per_day        integer CHECK (requests_per_day > 0),
+    quota_counts            text NOT NULL DEFAULT 'requests' CHECK (quota_counts IN ('requests', 'items'))
 );
 COMMENT ON TABLE dci.data_source IS 'DCI registries that dci_* functions call, by code';
 
@@ -147,10 +150,37 @@ COMMENT ON FUNCTION dci_clear_token_cache(text) IS
 'Forgets cached OAuth2 tokens (of one source, or all): the next call fetches a new one';
 
 CREATE FUNCTION dci_stats(OUT requests bigint, OUT connections_opened bigint,
-                          OUT token_fetches bigint, OUT retries_401 bigint, OUT cache_hits bigint)
+                          OUT token_fetches bigint, OUT retries_401 bigint, OUT cache_hits bigint,
+                          OUT retries bigint)
 RETURNS record AS 'MODULE_PATHNAME', 'dci_stats' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION dci_stats() IS
-'This backend''s counters: HTTP requests sent, TCP connections opened, token fetches, 401 retries, response cache hits';
+'This backend''s counters: HTTP requests sent, TCP connections opened, token fetches, 401 retries, response cache hits, resends after 429/503/lost connections';
+
+CREATE FUNCTION dci_source_status(OUT source text, OUT breaker_state text, OUT breaker_failures integer,
+                                  OUT breaker_open_until timestamptz, OUT last_failure text,
+                                  OUT used_this_minute bigint, OUT used_today bigint,
+                                  OUT requests_per_minute integer, OUT requests_per_day integer,
+                                  OUT quota_resets_at timestamptz, OUT paused_until timestamptz,
+                                  OUT cluster_wide boolean)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'dci_source_status' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION dci_source_status() IS
+'Each source''s budget (used this minute and today, limits, when the quota resets, a pause the registry asked for) and circuit breaker';
+
+CREATE FUNCTION dci_reset_circuit(source text DEFAULT NULL) RETURNS void
+AS 'MODULE_PATHNAME', 'dci_reset_circuit' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION dci_reset_circuit(text) IS
+'Closes the circuit breaker of a source (or of all) and forgets a pause the registry asked for';
+
+CREATE FUNCTION dci_progress(OUT pid integer, OUT source text, OUT function text,
+                             OUT done bigint, OUT total bigint, OUT failed bigint, OUT requests bigint,
+                             OUT started timestamptz, OUT rows_per_second double precision,
+                             OUT estimated_end timestamptz, OUT waiting boolean, OUT percent double precision)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'dci_progress_rows' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION dci_progress() IS
+'Running batch calls in this database (cluster-wide with shared_preload_libraries): identifiers done of total, failed, requests, rate, estimated end, waiting on the budget';
+CREATE VIEW dci.progress AS SELECT * FROM @extschema@.dci_progress();
+COMMENT ON VIEW dci.progress IS 'Running batch calls: done of total, failed, requests sent, rate, estimated end, waiting on the budget';
+REVOKE ALL ON dci.progress FROM PUBLIC;
 
 ------------------------------------------------------------------------------
 -- Keys
@@ -510,6 +540,9 @@ REVOKE ALL ON FUNCTION
     dci_test_connection(text),
     dci_clear_token_cache(text),
     dci_stats(),
+    dci_source_status(),
+    dci_reset_circuit(text),
+    dci_progress(),
     dci_generate_signing_key(text, text),
     dci_jwks(text),
     dci_verify_birth(text, text, text),

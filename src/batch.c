@@ -94,7 +94,7 @@ dci_lookup_one(const dci_lookup_kind *kind, const char *source, const char *idty
 			   const char *value, TupleDesc rectype, void *extra, bool *isnull)
 {
 	dci_source *src = dci_source_get(source);
-	dci_lookup_spec spec = {idtype, NULL, kind->reg_event_type, 0};
+	dci_lookup_spec spec = {idtype, NULL, kind->reg_event_type, 0, NULL};
 	single_ctx	c;
 
 	memset(&c, 0, sizeof(c));
@@ -184,7 +184,7 @@ dci_lookup_batch(FunctionCallInfo fcinfo, const dci_lookup_kind *kind,
 	const char **strs;
 	int			nstrs = 0;
 	dci_source *src;
-	dci_lookup_spec spec = {idtype, NULL, kind->reg_event_type, 0};
+	dci_lookup_spec spec = {idtype, NULL, kind->reg_event_type, 0, NULL};
 	Oid			rectypid;
 	TupleDesc	tupdesc;
 
@@ -234,6 +234,9 @@ dci_lookup_batch(FunctionCallInfo fcinfo, const dci_lookup_kind *kind,
 		}
 		strs[nstrs++] = TextDatumGetCString(elems[i]);
 	}
+	/* dci.progress shows the batch to other sessions while it runs */
+	spec.progress = dci_progress_begin(src->code, get_func_name(fcinfo->flinfo->fn_oid), n);
+	dci_progress_add(spec.progress, n - nstrs, n - nstrs, 0);
 	dci_lookup(src, &spec, strs, nstrs, batch_cb, &c);
 
 	rsinfo->returnMode = SFRM_Materialize;

@@ -17,6 +17,9 @@ PG_MODULE_MAGIC;
 
 PG_FUNCTION_INFO_V1(dci_clear_token_cache);
 PG_FUNCTION_INFO_V1(dci_stats);
+PG_FUNCTION_INFO_V1(dci_reset_circuit);
+
+
 
 int			dci_connect_timeout_ms = 5000;
 int			dci_max_response_kb = 16384;
@@ -110,6 +113,14 @@ _PG_init(void)
 							"Most answers the response cache holds before it is emptied.",
 							NULL, &dci_cache_max_entries, 100000, 1, 10000000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("dci.breaker_threshold",
+							"Consecutive failures to reach a source after which calls to it fail at once (0: no circuit breaker).",
+							NULL, &dci_breaker_threshold, 5, 0, 1000,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("dci.breaker_cooldown",
+							"Seconds an open circuit stays open before one probe may try the source again.",
+							NULL, &dci_breaker_cooldown, 30, 1, 86400,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomStringVariable("dci.ca_file",
 							   "CA bundle used to verify registries' TLS certificates (default: the system's).",
 							   NULL, &dci_ca_file, "",
@@ -121,7 +132,7 @@ _PG_init(void)
 #endif
 
 	dci_source_cache_init();
-	dci_token_shmem_init();
+	dci_shmem_init();
 }
 
 Datum
@@ -135,8 +146,8 @@ Datum
 dci_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[5];
-	bool		nulls[5] = {false, false, false, false, false};
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, false, false, false};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -145,5 +156,13 @@ dci_stats(PG_FUNCTION_ARGS)
 	values[2] = Int64GetDatum(dci_stats_counters.token_fetches);
 	values[3] = Int64GetDatum(dci_stats_counters.retries_401);
 	values[4] = Int64GetDatum(dci_stats_counters.cache_hits);
+	values[5] = Int64GetDatum(dci_stats_counters.retries);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+Datum
+dci_reset_circuit(PG_FUNCTION_ARGS)
+{
+	dci_budget_reset_breaker(PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	PG_RETURN_VOID();
 }

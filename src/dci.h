@@ -15,6 +15,7 @@
 #include "utils/array.h"
 #include "access/htup.h"
 #include "nodes/pg_list.h"
+#include "storage/lwlock.h"
 #include "utils/hsearch.h"
 
 #include "envelope.h"
@@ -94,6 +95,9 @@ typedef struct dci_source
 	int			timeout_seconds;
 	int			batch_size;
 	int			max_retries;	/* resends of a retriable failure (429, 503, reset) */
+	int			requests_per_minute;	/* 0: no pacing */
+	int			requests_per_day;	/* 0: no daily quota */
+	bool		quota_items;	/* quotas count identifiers, not envelopes */
 	char	   *test_identifier_type;	/* what dci_test_connection looks up */
 	char	   *test_identifier_value;
 	char	   *kid;			/* kidId / JWS kid for our signatures */
@@ -148,8 +152,12 @@ extern void dci_owner_leave(dci_owner_scope *scope);
 extern const char *dci_auth_bearer(dci_source *src, long long not_before, long long deadline);
 extern void dci_auth_forget(const char *code, bool shared_too);
 
+/* shmem.c: one segment for tokens, budget and progress (preloaded only) */
+extern void dci_shmem_init(void);
+
 /* token_cache.c: OAuth2 tokens in shared memory (with shared_preload_libraries) */
-extern void dci_token_shmem_init(void);
+extern Size dci_token_shmem_size(void);
+extern void dci_token_shmem_attach(void *mem, bool found, LWLock *lock);
 extern bool dci_token_shared_available(void);
 extern uint32 dci_token_config_hash(dci_source *src);
 extern int	dci_token_shared_get(dci_source *src, uint32 cfg, long long not_before,
@@ -162,13 +170,36 @@ extern void dci_token_shared_release_mine(void);
 extern void dci_auth_forget_all(void);
 
 /* report.c + exchange.c: one error value, reported in one place */
-typedef struct dci_error
+typedef struct dci_error dci_error;
+struct dci_error
 {
 	int			sqlstate;		/* 0: no error */
 	char	   *message;		/* names the source and the cause */
 	char	   *detail;			/* specifics (never a secret) or NULL */
 	char	   *hint;			/* what to do, or NULL */
-} dci_error;
+};
+
+/* budget.c: pacing, daily quota, the registry's pauses, circuit breaker */
+extern int	dci_breaker_threshold;
+extern int	dci_breaker_cooldown;
+extern Size dci_budget_shmem_size(void);
+extern void dci_budget_shmem_attach(void *mem, bool found, LWLock *lock);
+extern bool dci_budget_shared_available(void);
+extern void dci_budget_load(void);
+extern void dci_budget_save_at_exit(int code, Datum arg);
+/* true with *wait_ms before the send; false (err set) when the call must fail now */
+extern bool dci_budget_take(dci_source *src, int cost, long *wait_ms, dci_error *err);
+extern void dci_budget_result(dci_source *src, bool failure, long pause_ms, bool day_spent,
+							  const char *why);
+extern void dci_budget_reset_breaker(const char *code);
+
+/* progress.c: running batches, for the dci.progress view */
+typedef struct dci_progress dci_progress;
+extern Size dci_progress_shmem_size(void);
+extern void dci_progress_shmem_attach(void *mem, bool found, LWLock *lock);
+extern dci_progress *dci_progress_begin(const char *source, const char *function, int64 total);
+extern void dci_progress_add(dci_progress *p, int64 done, int64 failed, int64 requests);
+extern void dci_progress_waiting(dci_progress *p, bool waiting);
 
 /* ereport the error at elevel (ERROR: does not return). */
 extern void dci_report(int elevel, const dci_error *e);
@@ -226,7 +257,7 @@ typedef void (*dci_exchange_done) (void *arg, dci_exchange *ex);
  * free it).  Cancel and statement_timeout raise the standard error.
  */
 extern void dci_exchange_run(dci_source *src, int parallel, dci_exchange_next next,
-							 dci_exchange_done done, void *arg);
+							 dci_exchange_done done, void *arg, dci_progress *progress);
 extern void dci_exchange_raise(dci_exchange *ex) pg_attribute_noreturn();
 extern void dci_exchange_free(dci_exchange *ex);
 /* reference_id of search item k (palloc'd) */
@@ -246,6 +277,7 @@ typedef struct dci_lookup_spec
 	const char *reg_type;		/* NULL: the source's */
 	const char *reg_event_type;
 	int			page_size;		/* 0: no pagination */
+	dci_progress *progress;		/* a batch's row in dci.progress, or NULL */
 } dci_lookup_spec;
 
 /*

@@ -497,9 +497,45 @@ typedef struct run_state
 	dci_exchange_next next;
 	dci_exchange_done done;
 	void	   *arg;
+	dci_progress *progress;
 	int			timeout_ms;
 	long long	started;
 } run_state;
+
+/* A copy of err in the exchange's memory. */
+static void
+keep_error(dci_exchange *ex, const dci_error *err)
+{
+	MemoryContext old = MemoryContextSwitchTo(ex->cxt);
+
+	ex->err.sqlstate = err->sqlstate;
+	ex->err.message = err->message ? pstrdup(err->message) : NULL;
+	ex->err.detail = err->detail ? pstrdup(err->detail) : NULL;
+	ex->err.hint = err->hint ? pstrdup(err->hint) : NULL;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * The source's budget for one more send of ex: false (ex->err set) when it
+ * must fail now; else *wait_ms is how long pacing or a pause holds it back.
+ * The time budget of a call starts when it may be sent.
+ */
+static bool
+take_budget(run_state *rs, dci_exchange *ex, long *wait_ms)
+{
+	dci_error	err;
+	int			cost = (rs->src->quota_items && ex->items) ? ex->nitems : 1;
+
+	if (!dci_budget_take(rs->src, cost, wait_ms, &err))
+	{
+		keep_error(ex, &err);
+		return false;
+	}
+	if (ex->deadline == 0)
+		ex->deadline = Max(rs->started, dci_http_now_ms() + *wait_ms) + rs->timeout_ms;
+	dci_progress_waiting(rs->progress, *wait_ms > 0);
+	return true;
+}
 
 /* The per-attempt request of an exchange, with a token valid now. */
 static void
@@ -541,29 +577,63 @@ static dci_http_xfer *
 run_next(void *arg)
 {
 	run_state  *rs = arg;
-	dci_exchange *ex = rs->next(rs->arg);
+	dci_exchange *ex;
+	long		wait_ms;
 
+	/* an exchange the budget refuses is final at once, without a request */
+	while ((ex = rs->next(rs->arg)) != NULL && !take_budget(rs, ex, &wait_ms))
+	{
+		if (rs->done)
+			rs->done(rs->arg, ex);
+	}
 	if (ex == NULL)
 		return NULL;
 	prepare_attempt(rs, ex);
+	ex->xfer.due_ms = wait_ms > 0 ? dci_http_now_ms() + wait_ms : 0;
 	return &ex->xfer;
 }
 
-/* Seconds a 429/503 body asks us to wait (OpenSPP: detail.retry_after), or -1. */
+/*
+ * What a 429/503 body says: seconds to wait (retry_after at the top or under
+ * detail, as OpenSPP sends it), or -1; and whether today's quota is spent.
+ */
 static long
-body_retry_after(dci_http_response *h)
+body_retry_after(dci_http_response *h, bool *per_day)
 {
 	dci_response r;
 	char		err[64];
 	long		secs = -1;
+	struct json_object *detail;
+	const char *code;
 
+	*per_day = false;
 	if (h->body.len == 0 || dci_response_parse(h->body.data, h->body.len, &r, err, sizeof(err)) != 0)
 		return -1;
+	detail = dci_json_get_object(r.root, "detail");
 	if (dci_json_get_long(r.root, "retry_after", &secs) != 0 &&
-		dci_json_get_long(dci_json_get_object(r.root, "detail"), "retry_after", &secs) != 0)
+		dci_json_get_long(detail, "retry_after", &secs) != 0)
 		secs = -1;
+	code = dci_json_get_string(detail, "error_code");
+	if (code == NULL)
+		code = dci_json_get_string(r.root, "error_code");
+	*per_day = code && strcmp(code, "RATE_LIMIT_PER_DAY") == 0;
 	dci_response_free(&r);
 	return secs >= 0 && secs < 86400 * 366 ? secs : -1;
+}
+
+/* The registry asked to wait: ms (header first, then body), or -1; and per day? */
+static long
+registry_wait_ms(dci_http_response *h, bool *per_day)
+{
+	long		secs;
+
+	*per_day = false;
+	if (h->result != DCI_HTTP_OK || (h->status != 429 && h->status != 503))
+		return -1;
+	secs = body_retry_after(h, per_day);
+	if (h->retry_after >= 0)
+		secs = h->retry_after;
+	return secs >= 0 ? secs * 1000L : -1;
 }
 
 /* Whether a failed attempt is sent again, and after how long (ms); -1: final. */
@@ -574,6 +644,7 @@ retry_delay(run_state *rs, dci_exchange *ex)
 	long long	now = dci_http_now_ms();
 	long		left = (long) (ex->deadline - now);
 	long		delay;
+	bool		per_day;
 	bool		retriable;
 
 	/* a 401 with OAuth2: a token issued after this 401, and one resend */
@@ -585,18 +656,17 @@ retry_delay(run_state *rs, dci_exchange *ex)
 		dci_stats_counters.retries_401++;
 		return 0;
 	}
+	delay = registry_wait_ms(h, &per_day);
+	/* the registry's word holds for every backend, whether or not we resend */
+	if (delay > 0 || per_day)
+		dci_budget_result(rs->src, false, delay, per_day, NULL);
+	if (per_day)
+		return -1;
 	retriable = (h->result == DCI_HTTP_OK && (h->status == 429 || h->status == 503)) ||
 		(h->result == DCI_HTTP_NETWORK &&
 		 (h->stage == DCI_STAGE_CONNECT || h->stage == DCI_STAGE_WAIT));
 	if (!retriable || ex->attempts > rs->src->max_retries)
 		return -1;
-	delay = h->retry_after >= 0 ? h->retry_after * 1000L : -1;
-	if (delay < 0 && h->result == DCI_HTTP_OK)
-	{
-		long		secs = body_retry_after(h);
-
-		delay = secs >= 0 ? secs * 1000L : -1;
-	}
 	if (delay < 0)
 	{
 		/* exponential backoff with jitter, so backends do not resend in step */
@@ -610,12 +680,26 @@ retry_delay(run_state *rs, dci_exchange *ex)
 	return delay;
 }
 
+/* After the final attempt: the breaker counts failures to reach the registry. */
+static void
+record_outcome(run_state *rs, dci_exchange *ex)
+{
+	dci_http_response *h = &ex->http;
+	bool		failure = (h->result == DCI_HTTP_NETWORK || h->result == DCI_HTTP_TIMEOUT) ||
+		(h->result == DCI_HTTP_OK && h->status >= 500);
+
+	if (h->result == DCI_HTTP_ABORTED || h->result == DCI_HTTP_INTERNAL)
+		return;
+	dci_budget_result(rs->src, failure, 0, false, failure ? ex->err.message : NULL);
+}
+
 static long
 run_done(void *arg, dci_http_xfer *x)
 {
 	run_state  *rs = arg;
 	dci_exchange *ex = x->tag;
 	long		again;
+	long		wait_ms;
 	MemoryContext old;
 
 	dci_http_response_free(&ex->http);
@@ -623,15 +707,18 @@ run_done(void *arg, dci_http_xfer *x)
 	/* moved: the transfer's copy must not be freed again */
 	dci_http_response_init(&x->resp);
 	again = retry_delay(rs, ex);
-	if (again >= 0)
+	if (again >= 0 && take_budget(rs, ex, &wait_ms))
 	{
 		prepare_attempt(rs, ex);
-		return again;
+		return Max(again, wait_ms);
 	}
 	/* the error's text lives as long as the exchange */
 	old = MemoryContextSwitchTo(ex->cxt);
-	process_answer(ex);
+	if (again < 0 || ex->err.sqlstate == 0)
+		process_answer(ex);
 	MemoryContextSwitchTo(old);
+	record_outcome(rs, ex);
+	dci_progress_add(rs->progress, 0, 0, ex->attempts);
 	if (rs->done)
 		rs->done(rs->arg, ex);
 	return -1;
@@ -658,9 +745,9 @@ run_guarded(dci_http_ops *ops, run_state *rs, int width)
 
 void
 dci_exchange_run(dci_source *src, int parallel, dci_exchange_next next,
-				 dci_exchange_done done, void *arg)
+				 dci_exchange_done done, void *arg, dci_progress *progress)
 {
-	run_state	rs = {src, next, done, arg, src->timeout_seconds * 1000, 0};
+	run_state	rs = {src, next, done, arg, progress, src->timeout_seconds * 1000, 0};
 	dci_http_ops ops = {run_next, run_done};
 	dci_http_result hr;
 
@@ -699,7 +786,7 @@ dci_exchange_send(dci_exchange *ex)
 {
 	one_state	o = {ex, false};
 
-	dci_exchange_run(ex->src, 1, one_next, NULL, &o);
+	dci_exchange_run(ex->src, 1, one_next, NULL, &o, NULL);
 }
 
 void

@@ -611,6 +611,15 @@ delay_pop_due(delayed *d, long long now)
 	return NULL;
 }
 
+static int
+delay_has_due(const delayed *d, long long now)
+{
+	for (int i = 0; i < d->n; i++)
+		if (d->x[i]->due_ms <= now)
+			return 1;
+	return 0;
+}
+
 static long long
 delay_earliest(const delayed *d)
 {
@@ -667,16 +676,30 @@ run_ctx(http_ctx *c, const dci_http_ops *ops, void *arg, int width)
 		long long	due;
 		long		timeout;
 
-		/* fill free slots: resends that are due first, then new transfers */
-		while (active < width)
+		/*
+		 * Fill free slots: transfers that are due first, then new ones.  A
+		 * transfer waiting for its time (a resend, or one paced by the
+		 * caller) holds its slot meanwhile.
+		 */
+		while (active + dl.n < width || (active < width && delay_has_due(&dl, now)))
 		{
 			dci_http_xfer *x = delay_pop_due(&dl, now);
 			long		again;
 
-			if (x == NULL && !exhausted && (x = ops->next(arg)) == NULL)
+			if (x == NULL && active + dl.n < width && !exhausted &&
+				(x = ops->next(arg)) == NULL)
 				exhausted = 1;
 			if (x == NULL)
 				break;
+			if (x->due_ms > now)
+			{
+				if (delay_push(&dl, x) != 0)
+				{
+					result = DCI_HTTP_INTERNAL;
+					goto out;
+				}
+				continue;
+			}
 			if (start_xfer(c, width, x))
 			{
 				active++;

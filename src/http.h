@@ -109,14 +109,14 @@ typedef struct dci_http_xfer
 	dci_http_request req;
 	dci_http_response resp;
 	void	   *tag;			/* the caller's */
+	long long	due_ms;			/* not before (dci_http_now_ms); 0: now */
 	/* private to http.c */
-	long long	due_ms;
 	int			slot;
 } dci_http_xfer;
 
 typedef struct dci_http_ops
 {
-	/* the next transfer to start, or NULL when there is none now */
+	/* the next transfer to start (held until its due_ms), or NULL when there is none now */
 	dci_http_xfer *(*next) (void *arg);
 
 	/*

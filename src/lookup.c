@@ -311,6 +311,8 @@ lookup_done(void *arg, dci_exchange *ex)
 		r->cb(r->arg, value, r->counts[ex->tag + k], outcome, records,
 			  outcome == DCI_FAILED ? err : NULL);
 		MemoryContextSwitchTo(old);
+		dci_progress_add(r->spec->progress, r->counts[ex->tag + k],
+						 outcome == DCI_FAILED ? r->counts[ex->tag + k] : 0, 0);
 	}
 	dci_exchange_free(ex);
 }
@@ -393,7 +395,8 @@ dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 	run.arg = arg;
 	run.callercxt = CurrentMemoryContext;
 	if (nuniq > 0)
-		dci_exchange_run(src, Max(dci_batch_concurrency, 1), lookup_next, lookup_done, &run);
+		dci_exchange_run(src, Max(dci_batch_concurrency, 1), lookup_next, lookup_done, &run,
+						 spec->progress);
 	pfree(uniq);
 	pfree(counts);
 }

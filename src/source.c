@@ -482,6 +482,10 @@ build_source(const dci_row *row)
 	s->timeout_seconds = row_int(row, "timeout_seconds", 30);
 	s->batch_size = row_int(row, "batch_size", 100);
 	s->max_retries = row_int(row, "max_retries", 2);
+	s->requests_per_minute = row_int(row, "requests_per_minute", 0);
+	s->requests_per_day = row_int(row, "requests_per_day", 0);
+	v = dci_row_text(row, "quota_counts");
+	s->quota_items = v && strcmp(v, "items") == 0;
 	s->test_identifier_type = dci_row_text(row, "test_identifier_type");
 	s->test_identifier_value = dci_row_text(row, "test_identifier_value");
 

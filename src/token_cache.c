@@ -46,60 +46,29 @@ typedef struct token_shared
 } token_shared;
 
 static token_shared *shared = NULL;
-static bool requested = false;
-static shmem_startup_hook_type prev_startup_hook = NULL;
-#if PG_VERSION_NUM >= 150000
-static shmem_request_hook_type prev_request_hook = NULL;
-#endif
 
-static void
-token_shmem_request(void)
+Size
+dci_token_shmem_size(void)
 {
-#if PG_VERSION_NUM >= 150000
-	if (prev_request_hook)
-		prev_request_hook();
-#endif
-	RequestAddinShmemSpace(MAXALIGN(sizeof(token_shared)));
-	RequestNamedLWLockTranche("dci_tokens", 1);
+	return MAXALIGN(sizeof(token_shared));
 }
 
-static void
-token_shmem_startup(void)
+/* Called by shmem.c with this part of dci's segment. */
+void
+dci_token_shmem_attach(void *mem, bool found, LWLock *lock)
 {
-	bool		found;
-
-	if (prev_startup_hook)
-		prev_startup_hook();
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	shared = ShmemInitStruct("dci_tokens", sizeof(token_shared), &found);
+	shared = mem;
 	if (!found)
 	{
 		memset(shared, 0, sizeof(token_shared));
-		shared->lock = &(GetNamedLWLockTranche("dci_tokens"))->lock;
+		shared->lock = lock;
 	}
-	LWLockRelease(AddinShmemInitLock);
-}
-
-void
-dci_token_shmem_init(void)
-{
-	if (!process_shared_preload_libraries_in_progress)
-		return;
-	requested = true;
-#if PG_VERSION_NUM >= 150000
-	prev_request_hook = shmem_request_hook;
-	shmem_request_hook = token_shmem_request;
-#else
-	token_shmem_request();
-#endif
-	prev_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = token_shmem_startup;
 }
 
 bool
 dci_token_shared_available(void)
 {
-	return requested && shared != NULL;
+	return shared != NULL;
 }
 
 uint32
