@@ -297,6 +297,9 @@ extern void dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 					   const char **values, int n, dci_lookup_cb cb, void *arg);
 extern const char *dci_outcome_name(dci_outcome o);
 extern char *dci_idtype_query(const char *type, const char *value);
+/* A yes/no endpoint (enrolled, disabled): 1 yes, 0 no, -1 not known; raises on failure. */
+extern int	dci_yes_no(dci_source *src, const char *url, const char *kind, const char *idtype,
+					   const char *value, char **body);
 /* Raise when a page shows a registry paging without end (see lookup.c). */
 extern void dci_check_page(dci_source *src, int page, size_t n, long total, long seen,
 						   uint32 digest, uint32 *last_digest, long max_records);
