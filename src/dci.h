@@ -83,6 +83,7 @@ typedef struct dci_source
 	dci_verify_mode verify_mode;
 	char	   *reg_type;
 	char	   *record_profile;
+	char	   *death_reg_type;	/* deaths in a register of their own (OpenCRVS), or NULL */
 	bool		relax_binding;	/* registry omits transaction_id / reference_id */
 	char	  **not_found_codes;	/* item rjct codes read as "not found" */
 	int			n_not_found_codes;
@@ -293,6 +294,8 @@ extern int	dci_batch_concurrency;
 extern int	dci_cache_ttl;
 extern int	dci_cache_max_entries;
 extern void dci_lookup_cache_reset(void);
+/* A hash table keyed by a char * (first member of the entry), strings of any length. */
+extern HTAB *dci_string_ptr_hash(const char *name, long nelem, Size entrysize, MemoryContext cxt);
 extern void dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 					   const char **values, int n, dci_lookup_cb cb, void *arg);
 extern const char *dci_outcome_name(dci_outcome o);
@@ -311,11 +314,11 @@ extern dci_outcome dci_item_outcome(dci_exchange *ex, int k, struct json_object 
 typedef struct dci_lookup_kind dci_lookup_kind;
 
 /*
- * Map the records of one identifier to a value of the function's type.
+ * Map the records of identifier value to a value of the function's type.
  * false (with error and sqlstate set) when the records cannot be used,
  * e.g. two people behind one identifier.
  */
-typedef bool (*dci_map_fn) (dci_source *src, struct json_object *records,
+typedef bool (*dci_map_fn) (dci_source *src, const char *value, struct json_object *records,
 							TupleDesc rectype, void *extra, Datum *out, bool *isnull,
 							char **error, int *sqlstate);
 

@@ -113,7 +113,7 @@ acc_result(dup_acc *a, TupleDesc td)
 }
 
 static bool
-map_duplication(dci_source *src, struct json_object *records, TupleDesc rectype,
+map_duplication(dci_source *src, const char *value, struct json_object *records, TupleDesc rectype,
 				void *extra, Datum *out, bool *isnull, char **error, int *sqlstate)
 {
 	char	  **args = extra;	/* {idtype, exclude_program} */

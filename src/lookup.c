@@ -63,9 +63,9 @@ value_match(const void *a, const void *b, Size keysize)
 	return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
-/* A hash table keyed by a char * (the strings live elsewhere). */
-static HTAB *
-string_ptr_hash(const char *name, long nelem, Size entrysize, MemoryContext cxt)
+/* A hash table keyed by a char * (the strings live elsewhere), any length. */
+HTAB *
+dci_string_ptr_hash(const char *name, long nelem, Size entrysize, MemoryContext cxt)
 {
 	HASHCTL		ctl;
 
@@ -125,7 +125,7 @@ cache_store(const char *key, dci_outcome outcome, struct json_object *records)
 		dci_lookup_cache_reset();
 	old = MemoryContextSwitchTo(cache_cxt);
 	if (cache == NULL)
-		cache = string_ptr_hash("dci response cache", 1024, sizeof(cache_entry), cache_cxt);
+		cache = dci_string_ptr_hash("dci response cache", 1024, sizeof(cache_entry), cache_cxt);
 	k = pstrdup(key);
 	e = hash_search(cache, &k, HASH_ENTER, &found);
 	if (found)
@@ -335,7 +335,7 @@ dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 	}
 	else
 	{
-		HTAB	   *seen = string_ptr_hash("dci lookup values", Max(n, 16), sizeof(value_entry),
+		HTAB	   *seen = dci_string_ptr_hash("dci lookup values", Max(n, 16), sizeof(value_entry),
 										   CurrentMemoryContext);
 
 		for (int i = 0; i < n; i++)
