@@ -383,3 +383,23 @@ keys_count(void)
 	pthread_rwlock_unlock(&keys_lock);
 	return n;
 }
+
+EVP_PKEY *
+foreign_key(key_alg alg, const char **kid)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static EVP_PKEY *ed,
+			   *rsa;
+	EVP_PKEY   *k;
+
+	pthread_mutex_lock(&lock);
+	if (alg == KEY_ED25519 && ed == NULL)
+		ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	if (alg == KEY_RS256 && rsa == NULL)
+		rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) 2048);
+	k = alg == KEY_ED25519 ? ed : rsa;
+	pthread_mutex_unlock(&lock);
+	*kid = alg == KEY_ED25519 ? REG_FOREIGN_SENDER "|foreign-key-1|ed25519" :
+		REG_FOREIGN_SENDER "|foreign-rsa-1|rs256";
+	return k;					/* kept until exit */
+}

@@ -132,6 +132,8 @@ bool		keys_sender_known(const char *sender);
 /* First RSA key usable for sender (any-sender keys too), referenced. */
 EVP_PKEY   *keys_find_rsa_for(const char *sender);
 int			keys_count(void);
+/* A key pair nobody has registered, made on first use (cbunknown); *kid names it. */
+EVP_PKEY   *foreign_key(key_alg alg, const char **kid);
 
 /* ----------------------------------------------------------------- auth.c */
 
@@ -234,7 +236,8 @@ typedef struct opts
 				strexpiry,
 				sigrjct,
 				hdrrjct,
-				lax;
+				lax,
+				noheader;
 	int			delay_ms;
 	int			status;
 	long		oversize;
@@ -262,6 +265,35 @@ void		reply_error(reply *r, int status, const char *code, const char *message);
 /* Apply the transport faults (status, html, truncate, status202, close). */
 void		faults_apply(const opts *o, reply *r);
 
+/* --------------------------------------------------------------- answer.c */
+
+#define REG_FOREIGN_SENDER "unknown.registry"
+
+/* What an answer or callback envelope says in its header, and how it is signed. */
+typedef struct env_out
+{
+	const opts *o;				/* faults that shape the envelope */
+	resp_scheme scheme;			/* SCHEME_ED25519 or SCHEME_JWS */
+	const char *action;			/* on-search, on-enrolled, ... */
+	const char *status;			/* succ, rjct, ... */
+	const char *reason_code;	/* NULL unless rjct */
+	const char *reason_msg;
+	long		total;
+	long		completed;
+	const char *receiver;		/* the request's sender_id */
+	const char *message_id;		/* NULL: a new uuid */
+	bool		corrupt;		/* sign something else (as badsig) */
+	bool		foreign;		/* sign as REG_FOREIGN_SENDER with a key nobody knows */
+} env_out;
+
+/* The scheme an answer of view v is signed with (jws for /opencrvs, unless sign=). */
+resp_scheme answer_scheme(const opts *o, const reg_view *v);
+void		header_text(dbuf *h, const env_out *e, long pad);
+/* The signature field over canonical text canon (dci-ed25519 field or compact JWS). */
+int			answer_sign(const env_out *e, const char *canon, size_t len, dbuf *sig);
+/* Sign {"header":H,"message":msg} into r's body (HTTP 200), honouring oversize. */
+void		envelope_finish(const env_out *e, dbuf *msg, reply *r);
+
 /* --------------------------------------------------------------- search.c */
 
 typedef struct request
@@ -279,6 +311,30 @@ typedef struct request
 } request;
 
 void		handle_registry(const request *rq, reply *r);
+/* A header-only rjct answer (no search_response). */
+void		reject_envelope(const request *rq, const char *action, const char *receiver,
+							const char *txn, const char *code, const char *why, long total, reply *r);
+
+/* The items of a search answer, each item's text kept apart (async callbacks split them). */
+typedef struct search_out
+{
+	dbuf		items;			/* the emitted items' text, back to back */
+	size_t	   *end;			/* end offset of each emitted item in items */
+	bool	   *ok;				/* each emitted item answered succ */
+	size_t		nemitted,		/* OpenCRVS leaves unmatched items out */
+				cap;
+	long		n,				/* search_request items */
+				succ,
+				rjct;
+	char		ts[21];
+} search_out;
+
+/* Answer every search_request item of env (-1: no search_request array). */
+int			search_run(const request *rq, struct json_object *env, search_out *so);
+void		search_out_free(search_out *so);
+/* {"correlation_id":..,"search_response":[items from..to),"transaction_id":..} (txn NULL: none). */
+void		search_message(dbuf *m, const search_out *so, size_t from, size_t to,
+						   const char *corr, const char *txn);
 
 /* ---------------------------------------------------------------- admin.c */
 

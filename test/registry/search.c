@@ -35,193 +35,7 @@ member_str(struct json_object *o, const char *key)
 	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
-/* ------------------------------------------------------------- envelopes */
-
-typedef struct env_out
-{
-	const request *rq;
-	const char *action;			/* on-search, on-enrolled, ... */
-	const char *status;			/* succ, rjct */
-	const char *reason_code;	/* NULL unless rjct */
-	const char *reason_msg;
-	long		total;
-	long		completed;
-	const char *receiver;		/* the request's sender_id */
-} env_out;
-
-static void
-header_text(dbuf *h, const env_out *e, long pad)
-{
-	char		id[37],
-				ts[21];
-	bool		sc = e->rq->o->strcount;
-
-	uuid_v4(id);
-	format_ts(time(NULL), ts);
-	dbuf_puts(h, "{\"action\":");
-	jw_string(h, e->action);
-	dbuf_puts(h, ",\"completed_count\":");
-	jw_count(h, e->completed, sc);
-	dbuf_puts(h, ",\"is_msg_encrypted\":false,\"message_id\":");
-	jw_string(h, id);
-	dbuf_puts(h, ",\"message_ts\":");
-	jw_string(h, ts);
-	dbuf_puts(h, ",\"meta\":{");
-	if (pad > 0)
-	{
-		/* oversize: a long string in meta, so the answer stays a valid envelope */
-		dbuf_puts(h, "\"padding\":\"");
-		if (dbuf_reserve(h, pad + 2) == 0)
-		{
-			memset(h->data + h->len, 'x', pad);
-			h->len += pad;
-			h->data[h->len] = '\0';
-		}
-		dbuf_putc(h, '"');
-	}
-	dbuf_puts(h, "},\"receiver_id\":");
-	jw_string(h, e->receiver);
-	dbuf_puts(h, ",\"sender_id\":");
-	jw_string(h, g_reg.sender_id);
-	dbuf_puts(h, ",\"status\":");
-	jw_string(h, e->status);
-	if (e->reason_code)
-	{
-		dbuf_puts(h, ",\"status_reason_code\":");
-		jw_string(h, e->reason_code);
-		dbuf_puts(h, ",\"status_reason_message\":");
-		jw_string(h, e->reason_msg ? e->reason_msg : e->reason_code);
-	}
-	dbuf_puts(h, ",\"total_count\":");
-	jw_count(h, e->total, sc);
-	dbuf_puts(h, ",\"version\":\"1.0.0\"}");
-}
-
-static resp_scheme
-scheme_of(const request *rq)
-{
-	if (rq->o->scheme != SCHEME_DEFAULT)
-		return rq->o->scheme;
-	return rq->view && rq->view->kind == REG_OPENCRVS ? SCHEME_JWS : SCHEME_ED25519;
-}
-
-/* One attempt: header with pad bytes of padding, signature, whole body. */
-static int
-envelope_build(const env_out *e, const char *msg, size_t msglen, long pad, reply *r)
-{
-	const opts *o = e->rq->o;
-	dbuf		h,
-				canon,
-				sig;
-	int			rc = 0;
-
-	dbuf_init(&h);
-	dbuf_init(&canon);
-	dbuf_init(&sig);
-	header_text(&h, e, pad);
-	dbuf_puts(&canon, "{\"header\":");
-	dbuf_append(&canon, h.data, h.len);
-	dbuf_puts(&canon, ",\"message\":");
-	dbuf_append(&canon, msg, msglen);
-	dbuf_putc(&canon, '}');
-	if (!o->unsigned_)
-	{
-		if (scheme_of(e->rq) == SCHEME_JWS)
-			rc = sig_jws_sign(g_reg.rsa_key, g_reg.rsa_kid, canon.data, canon.len, o->badsig, &sig);
-		else
-		{
-			long		now = (long) time(NULL);
-			long		created = o->expiredsig ? now - 3600 - REG_SIG_VALIDITY :
-				o->futuresig ? now + 600 : now;
-
-			rc = sig_ed25519_field(g_reg.ed_key, g_reg.ed_kid, canon.data, canon.len,
-								   created, created + REG_SIG_VALIDITY, o->badsig, &sig);
-		}
-	}
-	dbuf_reset(&r->body);
-	if (rc == 0)
-	{
-		/* {"header":H,"message":M,"signature":S}: canon without its closing brace */
-		dbuf_append(&r->body, canon.data, canon.len - 1);
-		if (!o->unsigned_)
-		{
-			dbuf_puts(&r->body, ",\"signature\":");
-			jw_string_n(&r->body, sig.data, sig.len);
-		}
-		dbuf_putc(&r->body, '}');
-		r->status = 200;
-		r->ctype = "application/json";
-	}
-	dbuf_free(&h);
-	dbuf_free(&canon);
-	dbuf_free(&sig);
-	return rc;
-}
-
-static void
-envelope_finish(const env_out *e, dbuf *msg, reply *r)
-{
-	long		target = e->rq->o->oversize;
-	long		pad = 0;
-
-	for (int i = 0; i < 6; i++)
-	{
-		long		next;
-
-		if (envelope_build(e, msg->data, msg->len, pad, r) < 0)
-		{
-			reply_error(r, 500, "err.service.unavailable", "cannot sign the response");
-			return;
-		}
-		if (target <= 0 || (long) r->body.len == target)
-			return;
-		/* a JWS carries the padding twice (payload in base64): converge in steps */
-		next = pad + (target - (long) r->body.len) * (scheme_of(e->rq) == SCHEME_JWS ? 3 : 7) / 7;
-		if (next < 0)
-			next = 0;
-		if (next == pad)
-			return;
-		pad = next;
-	}
-}
-
-/* Message of a header-only rejection: no search_response. */
-static void
-message_bare(dbuf *m, const char *transaction_id)
-{
-	char		corr[37];
-
-	uuid_v4(corr);
-	dbuf_puts(m, "{\"correlation_id\":");
-	jw_string(m, corr);
-	dbuf_puts(m, ",\"transaction_id\":");
-	jw_string(m, transaction_id);
-	dbuf_putc(m, '}');
-}
-
-static void
-reject_envelope(const request *rq, const char *action, const char *receiver,
-				const char *txn, const char *code, const char *why, long total, reply *r)
-{
-	env_out		e = {rq, action, "rjct", code, why, total, 0, receiver};
-	dbuf		m;
-
-	dbuf_init(&m);
-	message_bare(&m, txn);
-	envelope_finish(&e, &m, r);
-	dbuf_free(&m);
-}
-
 /* --------------------------------------------------------------- items */
-
-/* The comma before every item but the first (OpenCRVS items may be left out). */
-static void
-item_sep(dbuf *m, bool *first)
-{
-	if (!*first)
-		dbuf_putc(m, ',');
-	*first = false;
-}
 
 static void
 item_rjct(dbuf *m, const char *ref, const char *ts, const char *code, const char *why)
@@ -317,7 +131,7 @@ duplicate_refs(struct json_object *items, size_t n)
 /* One search_request item; returns 1 succ, 0 rjct, -1 left out (OpenCRVS no match). */
 static int
 search_item(const request *rq, struct json_object *items, size_t i, const bool *dup,
-			const char *ts, dbuf *m, bool *first)
+			const char *ts, dbuf *m)
 {
 	const opts *o = rq->o;
 	reg_view   *v = rq->view;
@@ -337,25 +151,21 @@ search_item(const request *rq, struct json_object *items, size_t i, const bool *
 
 	if (ref == NULL || *ref == '\0')
 	{
-		item_sep(m, first);
 		item_rjct(m, "", ts, "rjct.reference_id.invalid", "reference_id is missing or not a string");
 		return 0;
 	}
 	if (dup && dup[i])
 	{
-		item_sep(m, first);
 		item_rjct(m, ref, ts, "rjct.reference_id.duplicate", "reference_id repeats an earlier item's");
 		return 0;
 	}
 	if (o->itemrjct[0])
 	{
-		item_sep(m, first);
 		item_rjct(m, ref, ts, o->itemrjct, "rejected by the itemrjct option");
 		return 0;
 	}
 	if (!json_object_is_type(sc, json_type_object))
 	{
-		item_sep(m, first);
 		item_rjct(m, ref, ts, "rjct.search_criteria.invalid", "search_criteria is missing");
 		return 0;
 	}
@@ -366,8 +176,7 @@ search_item(const request *rq, struct json_object *items, size_t i, const bool *
 		if (!page_number_of(member(pg, "page_size"), &page_size) || page_size < 1 ||
 			(pn && !page_number_of(pn, &page_number)) || page_number < 1)
 		{
-			item_sep(m, first);
-			item_rjct(m, ref, ts, "rjct.pagination.invalid",
+				item_rjct(m, ref, ts, "rjct.pagination.invalid",
 					  "pagination needs page_size >= 1 and page_number >= 1");
 			return 0;
 		}
@@ -378,15 +187,13 @@ search_item(const request *rq, struct json_object *items, size_t i, const bool *
 
 		if (qv && strncmp(qv, "RJCT-", 5) == 0)
 		{
-			item_sep(m, first);
-			item_rjct(m, ref, ts, "rjct.search_criteria.invalid", "identifier rejected by the test registry (RJCT- value)");
+				item_rjct(m, ref, ts, "rjct.search_criteria.invalid", "identifier rejected by the test registry (RJCT- value)");
 			return 0;
 		}
 	}
 	qs = query_run(v, member_str(sc, "query_type"), member(sc, "query"), &hits, why, sizeof(why));
 	if (qs != Q_OK)
 	{
-		item_sep(m, first);
 		item_rjct(m, ref, ts, qs == Q_BAD_FILTER ? "rjct.filter.invalid" : "rjct.search_criteria.invalid", why);
 		free(hits.idx);
 		return 0;
@@ -400,7 +207,6 @@ search_item(const request *rq, struct json_object *items, size_t i, const bool *
 	{
 		/* OpenSPP's DR answers "not found" this way */
 		snprintf(why, sizeof(why), "REGISTER_NOT_FOUND: No registrant found");
-		item_sep(m, first);
 		item_rjct(m, ref, ts, "REG-ERR-001", why);
 		free(hits.idx);
 		return 0;
@@ -418,7 +224,6 @@ search_item(const request *rq, struct json_object *items, size_t i, const bool *
 			from = hits.n;
 		to = from + page_size > hits.n ? hits.n : from + page_size;
 	}
-	item_sep(m, first);
 	dbuf_puts(m, "{\"data\":{\"reg_record_type\":");
 	jw_string(m, v->record_type);
 	dbuf_puts(m, ",\"reg_records\":");
@@ -454,73 +259,145 @@ search_item(const request *rq, struct json_object *items, size_t i, const bool *
 	return 1;
 }
 
+static int
+out_grow(search_out *so)
+{
+	size_t		cap = so->cap ? so->cap * 2 : 16;
+	size_t	   *e = realloc(so->end, cap * sizeof(size_t));
+	bool	   *ok;
+
+	if (e == NULL)
+		return -1;
+	so->end = e;
+	ok = realloc(so->ok, cap * sizeof(bool));
+	if (ok == NULL)
+		return -1;
+	so->ok = ok;
+	so->cap = cap;
+	return 0;
+}
+
+int
+search_run(const request *rq, struct json_object *env, search_out *so)
+{
+	struct json_object *items = member(member(env, "message"), "search_request");
+	bool	   *dup;
+
+	memset(so, 0, sizeof(*so));
+	dbuf_init(&so->items);
+	if (!json_object_is_type(items, json_type_array))
+		return -1;
+	so->n = (long) json_object_array_length(items);
+	format_ts(time(NULL), so->ts);
+	dup = duplicate_refs(items, (size_t) so->n);
+	for (size_t i = 0; i < (size_t) so->n; i++)
+	{
+		int			s;
+
+		if (so->nemitted == so->cap && out_grow(so) < 0)
+			break;
+		s = search_item(rq, items, i, dup, so->ts, &so->items);
+		if (s < 0)
+			continue;			/* left out */
+		so->end[so->nemitted] = so->items.len;
+		so->ok[so->nemitted] = s == 1;
+		so->nemitted++;
+		if (s == 1)
+			so->succ++;
+		else
+			so->rjct++;
+	}
+	free(dup);
+	return 0;
+}
+
+void
+search_out_free(search_out *so)
+{
+	dbuf_free(&so->items);
+	free(so->end);
+	free(so->ok);
+	memset(so, 0, sizeof(*so));
+}
+
+void
+search_message(dbuf *m, const search_out *so, size_t from, size_t to,
+			   const char *corr, const char *txn)
+{
+	dbuf_puts(m, "{\"correlation_id\":");
+	jw_string(m, corr);
+	dbuf_puts(m, ",\"search_response\":[");
+	for (size_t k = from; k < to; k++)
+	{
+		size_t		b = k ? so->end[k - 1] : 0;
+
+		if (k > from)
+			dbuf_putc(m, ',');
+		dbuf_append(m, so->items.data + b, so->end[k] - b);
+	}
+	dbuf_putc(m, ']');
+	if (txn)
+	{
+		dbuf_puts(m, ",\"transaction_id\":");
+		jw_string(m, txn);
+	}
+	dbuf_putc(m, '}');
+}
+
 static void
 handle_search(const request *rq, struct json_object *env, reply *r)
 {
 	struct json_object *hdr = member(env, "header");
 	struct json_object *msg = member(env, "message");
-	struct json_object *items = member(msg, "search_request");
 	const char *sender = member_str(hdr, "sender_id");
 	const char *txn = member_str(msg, "transaction_id");
 	const char *act = member_str(hdr, "action");
 	char		action[64],
-				ts[21],
 				corr[37];
-	size_t		n;
-	long		succ = 0,
-				rjct = 0;
-	bool		first = true;
+	search_out	so;
 	dbuf		m;
 
-	if (!json_object_is_type(items, json_type_array))
+	if (!json_object_is_type(member(msg, "search_request"), json_type_array))
 	{
 		reply_error(r, 400, "err.request.bad", "message.search_request must be an array");
 		STAT_ADD(rejected, 1);
 		return;
 	}
-	n = json_object_array_length(items);
-	STAT_ADD(search_requests, 1);
-	STAT_ADD(search_items, n);
 	snprintf(action, sizeof(action), "on-%s", act ? act : "search");
 	if (rq->o->rjct[0])
 	{
+		long		n = (long) json_object_array_length(member(msg, "search_request"));
+
+		STAT_ADD(search_requests, 1);
+		STAT_ADD(search_items, n);
 		reject_envelope(rq, action, sender, txn ? txn : "", rq->o->rjct,
-						"rejected by the rjct option", (long) n, r);
+						"rejected by the rjct option", n, r);
 		return;
 	}
-	format_ts(time(NULL), ts);
+	search_run(rq, env, &so);
+	STAT_ADD(search_requests, 1);
+	STAT_ADD(search_items, so.n);
 	uuid_v4(corr);
 	dbuf_init(&m);
-	dbuf_puts(&m, "{\"correlation_id\":");
-	jw_string(&m, corr);
-	dbuf_puts(&m, ",\"search_response\":[");
-	{
-		bool	   *dup = duplicate_refs(items, n);
-
-		for (size_t i = 0; i < n; i++)
-		{
-			int			s = search_item(rq, items, i, dup, ts, &m, &first);
-
-			if (s == 1)
-				succ++;
-			else if (s == 0)
-				rjct++;
-		}
-		free(dup);
-	}
-	dbuf_puts(&m, "],\"transaction_id\":");
-	jw_string(&m, txn ? txn : "");
-	dbuf_putc(&m, '}');
+	search_message(&m, &so, 0, so.nemitted, corr, txn ? txn : "");
 	{
 		/* hdrrjct: all items rejected rejects the message, as OpenSPP's social server */
-		bool		all_rjct = rq->o->hdrrjct && n > 0 && rjct == (long) n;
-		env_out		e = {rq, action, all_rjct ? "rjct" : "succ",
-			all_rjct ? "rjct.errors.too_many" : NULL,
-		all_rjct ? "All search requests failed" : NULL, (long) n, succ, sender};
+		bool		all_rjct = rq->o->hdrrjct && so.n > 0 && so.rjct == so.n;
+		env_out		e = {0};
 
+		e.o = rq->o;
+		e.scheme = answer_scheme(rq->o, rq->view);
+		e.action = action;
+		e.status = all_rjct ? "rjct" : "succ";
+		e.reason_code = all_rjct ? "rjct.errors.too_many" : NULL;
+		e.reason_msg = all_rjct ? "All search requests failed" : NULL;
+		e.total = so.n;
+		e.completed = so.succ;
+		e.receiver = sender;
 		envelope_finish(&e, &m, r);
 	}
 	dbuf_free(&m);
+	search_out_free(&so);
 }
 
 /* ------------------------------------------------------ enrolled, disabled */
@@ -687,8 +564,15 @@ handle_yesno(const request *rq, struct json_object *env, bool enrolled, reply *r
 	jw_string(&m, txn ? txn : "");
 	dbuf_putc(&m, '}');
 	{
-		env_out		e = {rq, action, "succ", NULL, NULL, (long) n, succ, sender};
+		env_out		e = {0};
 
+		e.o = rq->o;
+		e.scheme = answer_scheme(rq->o, rq->view);
+		e.action = action;
+		e.status = "succ";
+		e.total = (long) n;
+		e.completed = succ;
+		e.receiver = sender;
 		envelope_finish(&e, &m, r);
 	}
 	dbuf_free(&m);

@@ -1,0 +1,209 @@
+/*
+ * answer.c - signed DCI envelopes: the header, the signature (dci-ed25519
+ * or compact JWS) and the body, for sync answers and for callbacks.
+ *
+ * Responses are written as canonical JSON text directly (jsonw.c), so the
+ * text that is signed is the text that is sent.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry.h"
+
+resp_scheme
+answer_scheme(const opts *o, const reg_view *v)
+{
+	if (o->scheme != SCHEME_DEFAULT)
+		return o->scheme;
+	return v && v->kind == REG_OPENCRVS ? SCHEME_JWS : SCHEME_ED25519;
+}
+
+void
+header_text(dbuf *h, const env_out *e, long pad)
+{
+	char		id[37],
+				ts[21];
+	bool		sc = e->o->strcount;
+
+	if (e->message_id)
+		snprintf(id, sizeof(id), "%s", e->message_id);
+	else
+		uuid_v4(id);
+	format_ts(time(NULL), ts);
+	dbuf_puts(h, "{\"action\":");
+	jw_string(h, e->action);
+	dbuf_puts(h, ",\"completed_count\":");
+	jw_count(h, e->completed, sc);
+	dbuf_puts(h, ",\"is_msg_encrypted\":false,\"message_id\":");
+	jw_string(h, id);
+	dbuf_puts(h, ",\"message_ts\":");
+	jw_string(h, ts);
+	dbuf_puts(h, ",\"meta\":{");
+	if (pad > 0)
+	{
+		/* oversize: a long string in meta, so the answer stays a valid envelope */
+		dbuf_puts(h, "\"padding\":\"");
+		if (dbuf_reserve(h, pad + 2) == 0)
+		{
+			memset(h->data + h->len, 'x', pad);
+			h->len += pad;
+			h->data[h->len] = '\0';
+		}
+		dbuf_putc(h, '"');
+	}
+	dbuf_puts(h, "},\"receiver_id\":");
+	jw_string(h, e->receiver);
+	dbuf_puts(h, ",\"sender_id\":");
+	jw_string(h, e->foreign ? REG_FOREIGN_SENDER : g_reg.sender_id);
+	dbuf_puts(h, ",\"status\":");
+	jw_string(h, e->status);
+	if (e->reason_code)
+	{
+		dbuf_puts(h, ",\"status_reason_code\":");
+		jw_string(h, e->reason_code);
+		dbuf_puts(h, ",\"status_reason_message\":");
+		jw_string(h, e->reason_msg ? e->reason_msg : e->reason_code);
+	}
+	dbuf_puts(h, ",\"total_count\":");
+	jw_count(h, e->total, sc);
+	dbuf_puts(h, ",\"version\":\"1.0.0\"}");
+}
+
+/* The signature field of canonical text canon, per e's scheme and faults. */
+int
+answer_sign(const env_out *e, const char *canon, size_t len, dbuf *sig)
+{
+	const opts *o = e->o;
+	bool		corrupt = o->badsig || e->corrupt;
+	EVP_PKEY   *key;
+	const char *kid;
+
+	if (e->scheme == SCHEME_JWS)
+	{
+		key = e->foreign ? foreign_key(KEY_RS256, &kid) : g_reg.rsa_key;
+		if (!e->foreign)
+			kid = g_reg.rsa_kid;
+		return key ? sig_jws_sign(key, kid, canon, len, corrupt, sig) : -1;
+	}
+	else
+	{
+		long		now = (long) time(NULL);
+		long		created = o->expiredsig ? now - 3600 - REG_SIG_VALIDITY :
+			o->futuresig ? now + 600 : now;
+
+		key = e->foreign ? foreign_key(KEY_ED25519, &kid) : g_reg.ed_key;
+		if (!e->foreign)
+			kid = g_reg.ed_kid;
+		return key ? sig_ed25519_field(key, kid, canon, len, created, created + REG_SIG_VALIDITY,
+									   corrupt, sig) : -1;
+	}
+}
+
+/* One attempt: header with pad bytes of padding, signature, whole body. */
+static int
+envelope_build(const env_out *e, const char *msg, size_t msglen, long pad, reply *r)
+{
+	const opts *o = e->o;
+	dbuf		h,
+				canon,
+				sig;
+	int			rc = 0;
+
+	dbuf_init(&h);
+	dbuf_init(&canon);
+	dbuf_init(&sig);
+	if (o->noheader)
+		dbuf_puts(&canon, "{\"message\":");
+	else
+	{
+		header_text(&h, e, pad);
+		dbuf_puts(&canon, "{\"header\":");
+		dbuf_append(&canon, h.data, h.len);
+		dbuf_puts(&canon, ",\"message\":");
+	}
+	dbuf_append(&canon, msg, msglen);
+	dbuf_putc(&canon, '}');
+	if (!o->unsigned_)
+		rc = answer_sign(e, canon.data, canon.len, &sig);
+	dbuf_reset(&r->body);
+	if (rc == 0)
+	{
+		/* {"header":H,"message":M,"signature":S}: canon without its closing brace */
+		dbuf_append(&r->body, canon.data, canon.len - 1);
+		if (!o->unsigned_)
+		{
+			dbuf_puts(&r->body, ",\"signature\":");
+			jw_string_n(&r->body, sig.data, sig.len);
+		}
+		dbuf_putc(&r->body, '}');
+		r->status = 200;
+		r->ctype = "application/json";
+	}
+	dbuf_free(&h);
+	dbuf_free(&canon);
+	dbuf_free(&sig);
+	return rc;
+}
+
+void
+envelope_finish(const env_out *e, dbuf *msg, reply *r)
+{
+	long		target = e->o->oversize;
+	long		pad = 0;
+
+	for (int i = 0; i < 6; i++)
+	{
+		long		next;
+
+		if (envelope_build(e, msg->data, msg->len, pad, r) < 0)
+		{
+			reply_error(r, 500, "err.service.unavailable", "cannot sign the response");
+			return;
+		}
+		if (target <= 0 || (long) r->body.len == target)
+			return;
+		/* a JWS carries the padding twice (payload in base64): converge in steps */
+		next = pad + (target - (long) r->body.len) * (e->scheme == SCHEME_JWS ? 3 : 7) / 7;
+		if (next < 0)
+			next = 0;
+		if (next == pad)
+			return;
+		pad = next;
+	}
+}
+
+/* Message of a header-only rejection: no search_response. */
+static void
+message_bare(dbuf *m, const char *transaction_id)
+{
+	char		corr[37];
+
+	uuid_v4(corr);
+	dbuf_puts(m, "{\"correlation_id\":");
+	jw_string(m, corr);
+	dbuf_puts(m, ",\"transaction_id\":");
+	jw_string(m, transaction_id);
+	dbuf_putc(m, '}');
+}
+
+void
+reject_envelope(const request *rq, const char *action, const char *receiver,
+				const char *txn, const char *code, const char *why, long total, reply *r)
+{
+	env_out		e = {0};
+	dbuf		m;
+
+	e.o = rq->o;
+	e.scheme = answer_scheme(rq->o, rq->view);
+	e.action = action;
+	e.status = "rjct";
+	e.reason_code = code;
+	e.reason_msg = why;
+	e.total = total;
+	e.receiver = receiver;
+	dbuf_init(&m);
+	message_bare(&m, txn);
+	envelope_finish(&e, &m, r);
+	dbuf_free(&m);
+}
