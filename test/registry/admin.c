@@ -156,16 +156,38 @@ static void
 admin_stats(reply *r)
 {
 	dbuf		b;
+	bool		first = true;
 
 	dbuf_init(&b);
 	dbuf_printf(&b, "{\"requests\":%llu,\"connections\":%llu,\"token_requests\":%llu,"
-				"\"search_requests\":%llu,\"search_items\":%llu,\"rejected\":%llu,\"senders\":%d}",
+				"\"search_requests\":%llu,\"search_items\":%llu,\"rejected\":%llu,\"senders\":%d,"
+				"\"resets\":%llu,\"injected_headers\":%llu,\"revocations\":%llu,"
+				"\"blackhole_connections\":%llu,\"rate_limited\":%llu,\"responses\":{",
 				(unsigned long long) STAT_GET(requests),
 				(unsigned long long) STAT_GET(connections),
 				(unsigned long long) STAT_GET(token_requests),
 				(unsigned long long) STAT_GET(search_requests),
 				(unsigned long long) STAT_GET(search_items),
-				(unsigned long long) STAT_GET(rejected), keys_count());
+				(unsigned long long) STAT_GET(rejected), keys_count(),
+				(unsigned long long) STAT_GET(resets),
+				(unsigned long long) STAT_GET(injected_headers),
+				(unsigned long long) STAT_GET(revocations),
+				(unsigned long long) STAT_GET(blackhole_connections),
+				(unsigned long long) STAT_GET(status_counts[429]));
+	for (int code = 100; code < 600; code++)
+	{
+		uint64_t	n = STAT_GET(status_counts[code]);
+
+		if (n == 0)
+			continue;
+		dbuf_printf(&b, "%s\"%d\":%llu", first ? "" : ",", code, (unsigned long long) n);
+		first = false;
+	}
+	dbuf_puts(&b, "},\"keys\":");
+	counters_json(&b);
+	dbuf_puts(&b, ",\"by_sender\":");
+	senders_json(&b);
+	dbuf_putc(&b, '}');
 	reply_json(r, 200, b.data);
 	dbuf_free(&b);
 }
@@ -179,7 +201,75 @@ admin_reset_stats(reply *r)
 	__atomic_store_n(&g_reg.stats.search_requests, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&g_reg.stats.search_items, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&g_reg.stats.rejected, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&g_reg.stats.resets, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&g_reg.stats.injected_headers, 0, __ATOMIC_RELAXED);
+	for (int code = 0; code < 600; code++)
+		__atomic_store_n(&g_reg.stats.status_counts[code], 0, __ATOMIC_RELAXED);
+	counters_reset_stats();
+	senders_reset_stats();
 	reply_ok(r);
+}
+
+/* POST /admin/revoke-every {"ms": N}: revoke every issued token every N ms; 0 stops. */
+static void
+admin_revoke_every(const request *rq, reply *r)
+{
+	struct json_object *doc = parse_body(rq, r);
+	struct json_object *ms = NULL;
+
+	if (doc == NULL)
+		return;
+	if (!json_object_object_get_ex(doc, "ms", &ms) || !json_object_is_type(ms, json_type_int) ||
+		json_object_get_int64(ms) < 0)
+		reply_error(r, 400, "err.request.bad", "{\"ms\": N} expected (0 stops)");
+	else if (auth_revoke_every((long) json_object_get_int64(ms)) < 0)
+		reply_error(r, 500, "err.service.unavailable", "cannot start the revocation thread");
+	else
+		reply_ok(r);
+	json_object_put(doc);
+}
+
+/* A non-negative count, or null/absent (0: no limit); -1 when it is anything else. */
+static long
+limit_of(struct json_object *doc, const char *key)
+{
+	struct json_object *v = NULL;
+
+	if (!json_object_object_get_ex(doc, key, &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+		return -1;
+	return (long) json_object_get_int64(v);
+}
+
+/* POST /admin/ratelimit {"sender","per_second","per_minute","per_day","counts"} */
+static void
+admin_ratelimit(const request *rq, reply *r)
+{
+	struct json_object *doc = parse_body(rq, r);
+	const char *sender,
+			   *counts;
+	long		ps,
+				pm,
+				pd;
+
+	if (doc == NULL)
+		return;
+	sender = member_str(doc, "sender");
+	counts = member_str(doc, "counts");
+	ps = limit_of(doc, "per_second");
+	pm = limit_of(doc, "per_minute");
+	pd = limit_of(doc, "per_day");
+	if (sender == NULL || *sender == '\0' || ps < 0 || pm < 0 || pd < 0 ||
+		(counts && strcmp(counts, "requests") != 0 && strcmp(counts, "items") != 0))
+		reply_error(r, 400, "err.request.bad",
+					"{\"sender\": \"...\", \"per_second\": N, \"per_minute\": N, \"per_day\": N, "
+					"\"counts\": \"requests\"|\"items\"} expected (a limit may be null)");
+	else if (senders_set_limit(sender, ps, pm, pd, counts && strcmp(counts, "items") == 0) < 0)
+		reply_error(r, 500, "err.service.unavailable", "out of memory");
+	else
+		reply_ok(r);
+	json_object_put(doc);
 }
 
 void
@@ -200,10 +290,20 @@ handle_admin(const request *rq, reply *r)
 		auth_revoke_issued();
 		reply_ok(r);
 	}
+	else if (strcmp(p, "/revoke-every") == 0 && post)
+		admin_revoke_every(rq, r);
 	else if (strcmp(p, "/stats") == 0 && get)
 		admin_stats(r);
 	else if (strcmp(p, "/reset-stats") == 0 && post)
 		admin_reset_stats(r);
+	else if (strcmp(p, "/ratelimit") == 0 && post)
+		admin_ratelimit(rq, r);
+	else if (strcmp(p, "/reset-counters") == 0 && post)
+	{
+		counters_reset();
+		senders_reset_windows();
+		reply_ok(r);
+	}
 	else if (strcmp(p, "/pubkey") == 0 && get)
 	{
 		bool		rsa = rq->query_alg && strcasecmp(rq->query_alg, "rs256") == 0;
@@ -307,7 +407,7 @@ handle_token(const request *rq, reply *r)
 	char	   *grant,
 			   *id = NULL,
 			   *secret = NULL;
-	char		token[96];
+	char		token[128];
 	long		ttl;
 
 	STAT_ADD(token_requests, 1);
@@ -325,7 +425,8 @@ handle_token(const request *rq, reply *r)
 	if (grant == NULL || strcmp(grant, "client_credentials") != 0)
 		reply_json(r, 400, "{\"error\":\"unsupported_grant_type\"}");
 	else if (id == NULL || secret == NULL ||
-			 auth_issue(id, secret, token, sizeof(token), &ttl) < 0)
+			 auth_issue(id, secret, rq->o->crlftoken ? "\r\nX-Injected: 1" : NULL,
+						token, sizeof(token), &ttl) < 0)
 	{
 		reply_json(r, 401, "{\"error\":\"invalid_client\"}");
 		STAT_ADD(rejected, 1);

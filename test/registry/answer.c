@@ -70,34 +70,42 @@ header_text(dbuf *h, const env_out *e, long pad)
 	dbuf_puts(h, ",\"version\":\"1.0.0\"}");
 }
 
+/* created/expires of a dci-ed25519 signature made now (expiredsig, futuresig). */
+void
+answer_sig_times(const opts *o, long *created, long *expires)
+{
+	long		now = (long) time(NULL);
+
+	*created = o->expiredsig ? now - 3600 - REG_SIG_VALIDITY : o->futuresig ? now + 600 : now;
+	*expires = *created + REG_SIG_VALIDITY;
+}
+
+/* The key that signs e (ours, or one nobody knows: cbunknown) and its kid. */
+EVP_PKEY *
+answer_key(const env_out *e, const char **kid)
+{
+	if (e->foreign)
+		return foreign_key(e->scheme == SCHEME_JWS ? KEY_RS256 : KEY_ED25519, kid);
+	*kid = e->scheme == SCHEME_JWS ? g_reg.rsa_kid : g_reg.ed_kid;
+	return e->scheme == SCHEME_JWS ? g_reg.rsa_key : g_reg.ed_key;
+}
+
 /* The signature field of canonical text canon, per e's scheme and faults. */
 int
 answer_sign(const env_out *e, const char *canon, size_t len, dbuf *sig)
 {
-	const opts *o = e->o;
-	bool		corrupt = o->badsig || e->corrupt;
-	EVP_PKEY   *key;
+	bool		corrupt = e->o->badsig || e->corrupt;
 	const char *kid;
+	EVP_PKEY   *key = answer_key(e, &kid);
+	long		created,
+				expires;
 
+	if (key == NULL)
+		return -1;
 	if (e->scheme == SCHEME_JWS)
-	{
-		key = e->foreign ? foreign_key(KEY_RS256, &kid) : g_reg.rsa_key;
-		if (!e->foreign)
-			kid = g_reg.rsa_kid;
-		return key ? sig_jws_sign(key, kid, canon, len, corrupt, sig) : -1;
-	}
-	else
-	{
-		long		now = (long) time(NULL);
-		long		created = o->expiredsig ? now - 3600 - REG_SIG_VALIDITY :
-			o->futuresig ? now + 600 : now;
-
-		key = e->foreign ? foreign_key(KEY_ED25519, &kid) : g_reg.ed_key;
-		if (!e->foreign)
-			kid = g_reg.ed_kid;
-		return key ? sig_ed25519_field(key, kid, canon, len, created, created + REG_SIG_VALIDITY,
-									   corrupt, sig) : -1;
-	}
+		return sig_jws_sign(key, kid, canon, len, corrupt, sig);
+	answer_sig_times(e->o, &created, &expires);
+	return sig_ed25519_field(key, kid, canon, len, created, expires, corrupt, sig);
 }
 
 /* One attempt: header with pad bytes of padding, signature, whole body. */
@@ -152,6 +160,31 @@ envelope_finish(const env_out *e, dbuf *msg, reply *r)
 	long		target = e->o->oversize;
 	long		pad = 0;
 
+	if (opts_streamed(e->o))
+	{
+		/* placeholders in msg: the hostile records are expanded while streaming */
+		dbuf		canon,
+					h;
+
+		dbuf_init(&canon);
+		dbuf_init(&h);
+		if (e->o->noheader)
+			dbuf_puts(&canon, "{\"message\":");
+		else
+		{
+			header_text(&h, e, 0);
+			dbuf_puts(&canon, "{\"header\":");
+			dbuf_append(&canon, h.data, h.len);
+			dbuf_puts(&canon, ",\"message\":");
+		}
+		dbuf_append(&canon, msg->data, msg->len);
+		dbuf_putc(&canon, '}');
+		if (hostile_envelope(e, &canon, r) < 0)
+			reply_error(r, 500, "err.service.unavailable", "cannot build the streamed answer");
+		dbuf_free(&canon);
+		dbuf_free(&h);
+		return;
+	}
 	for (int i = 0; i < 6; i++)
 	{
 		long		next;
@@ -206,4 +239,25 @@ reject_envelope(const request *rq, const char *action, const char *receiver,
 	message_bare(&m, txn);
 	envelope_finish(&e, &m, r);
 	dbuf_free(&m);
+}
+
+/* The transaction_id an answer echoes: the request's, another (wrongtxn) or none (notxn). */
+const char *
+answer_txn(const opts *o, const char *txn, char buf[37])
+{
+	if (o->notxn)
+		return NULL;
+	if (o->wrongtxn)
+	{
+		uuid_v4(buf);
+		return buf;
+	}
+	return txn ? txn : "";
+}
+
+/* The receiver_id of an answer: the requester, or some other sender (wrongreceiver). */
+const char *
+answer_receiver(const opts *o, const char *sender)
+{
+	return o->wrongreceiver ? REG_OTHER_RECEIVER : sender;
 }

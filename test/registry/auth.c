@@ -2,6 +2,7 @@
  * auth.c - bearer tokens: static ones (--token, /admin/tokens) and OAuth2
  * client-credentials tokens issued by /oauth2/client/token.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,7 +144,8 @@ auth_revoke_issued(void)
 }
 
 int
-auth_issue(const char *id, const char *secret, char *token_out, size_t toklen, long *ttl)
+auth_issue(const char *id, const char *secret, const char *suffix, char *token_out, size_t toklen,
+		   long *ttl)
 {
 	int			rc = -1;
 	unsigned char rnd[24];
@@ -153,6 +155,8 @@ auth_issue(const char *id, const char *secret, char *token_out, size_t toklen, l
 		return -1;
 	dbuf_init(&b);
 	b64_encode(&b, rnd, sizeof(rnd), true);
+	if (suffix)
+		dbuf_puts(&b, suffix);	/* crlftoken: a token that would smuggle a header */
 	pthread_mutex_lock(&auth_lock);
 	for (int i = 0; i < nclients; i++)
 	{
@@ -180,4 +184,106 @@ auth_issue(const char *id, const char *secret, char *token_out, size_t toklen, l
 	pthread_mutex_unlock(&auth_lock);
 	dbuf_free(&b);
 	return rc;
+}
+
+/* ------------------------------------------------------ periodic revocation */
+
+static pthread_mutex_t rev_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rev_cond = PTHREAD_COND_INITIALIZER;
+static pthread_t rev_thread;
+static bool rev_started,
+			rev_stop;
+static long rev_ms;				/* 0: stopped */
+static uint64_t rev_gen;		/* bumped on every change: the wait restarts */
+
+static void *
+rev_main(void *arg)
+{
+	pthread_mutex_lock(&rev_lock);
+	while (!rev_stop)
+	{
+		struct timespec due;
+		uint64_t	gen = rev_gen;
+		int			rc;
+
+		if (rev_ms <= 0)
+		{
+			pthread_cond_wait(&rev_cond, &rev_lock);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &due);
+		due.tv_sec += rev_ms / 1000;
+		due.tv_nsec += (rev_ms % 1000) * 1000000L;
+		if (due.tv_nsec >= 1000000000L)
+		{
+			due.tv_sec++;
+			due.tv_nsec -= 1000000000L;
+		}
+		rc = 0;
+		while (!rev_stop && gen == rev_gen && rc != ETIMEDOUT)
+			rc = pthread_cond_timedwait(&rev_cond, &rev_lock, &due);
+		if (rc == ETIMEDOUT && gen == rev_gen && !rev_stop)
+		{
+			pthread_mutex_unlock(&rev_lock);
+			auth_revoke_issued();
+			STAT_ADD(revocations, 1);
+			pthread_mutex_lock(&rev_lock);
+		}
+	}
+	pthread_mutex_unlock(&rev_lock);
+	return NULL;
+}
+
+int
+auth_revoke_every(long ms)
+{
+	int			rc = 0;
+
+	pthread_mutex_lock(&rev_lock);
+	rev_ms = ms > 0 ? ms : 0;
+	rev_gen++;
+	if (!rev_started && rev_ms > 0)
+	{
+		if (pthread_create(&rev_thread, NULL, rev_main, NULL) == 0)
+			rev_started = true;
+		else
+			rc = -1;
+	}
+	pthread_cond_signal(&rev_cond);
+	pthread_mutex_unlock(&rev_lock);
+	return rc;
+}
+
+long
+auth_revoke_interval(void)
+{
+	long		ms;
+
+	pthread_mutex_lock(&rev_lock);
+	ms = rev_ms;
+	pthread_mutex_unlock(&rev_lock);
+	return ms;
+}
+
+void
+auth_shutdown(void)
+{
+	pthread_mutex_lock(&rev_lock);
+	rev_stop = true;
+	pthread_cond_signal(&rev_cond);
+	pthread_mutex_unlock(&rev_lock);
+	if (rev_started)
+		pthread_join(rev_thread, NULL);
+	pthread_mutex_lock(&auth_lock);
+	strmap_free(&static_tokens, NULL);
+	strmap_free(&issued, NULL);
+	for (int i = 0; i < nclients; i++)
+	{
+		free(clients[i].id);
+		free(clients[i].secret);
+	}
+	free(clients);
+	clients = NULL;
+	nclients = 0;
+	pthread_mutex_unlock(&auth_lock);
 }

@@ -23,7 +23,8 @@ usage(FILE *f)
 	fprintf(f,
 			"usage: dci-registry [--port N] [--port-file PATH] --fixtures DIR\n"
 			"         [--key PATH] [--rsa-key PATH] [--sender-id ID] [--token TOKEN]...\n"
-			"         [--client ID:SECRET]... [--token-ttl SECONDS] [--threads N] [--quiet]\n"
+			"         [--client ID:SECRET[:body|basic|query]]... [--token-ttl SECONDS] [--threads N]\n"
+			"         [--revoke-every MS] [--blackhole-port-file PATH] [--quiet]\n"
 			"  --port 0 picks a free port (written to --port-file once listening);\n"
 			"  a missing --key / --rsa-key file is generated and written.\n");
 }
@@ -92,15 +93,19 @@ main(int argc, char **argv)
 		{"token-ttl", required_argument, NULL, 'T'},
 		{"threads", required_argument, NULL, 'j'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"revoke-every", required_argument, NULL, 'R'},
+		{"blackhole-port-file", required_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
+	long		revoke_every = 0;
 	int			port = 0,
 				threads = 2,
 				bound,
 				c,
 				sig;
 	const char *port_file = NULL,
+			   *blackhole_file = NULL,
 			   *fixtures = NULL,
 			   *key_path = NULL,
 			   *rsa_path = NULL;
@@ -142,6 +147,12 @@ main(int argc, char **argv)
 			case 'q':
 				g_reg.quiet = true;
 				break;
+			case 'R':
+				revoke_every = atol(optarg);
+				break;
+			case 'B':
+				blackhole_file = optarg;
+				break;
 			case 't':
 			case 'c':
 				break;
@@ -154,12 +165,14 @@ main(int argc, char **argv)
 		}
 	}
 	if (fixtures == NULL || port < 0 || port > 65535 || threads < 1 || threads > 256 ||
-		g_reg.token_ttl < 0)
+		g_reg.token_ttl < 0 || revoke_every < 0)
 	{
 		usage(stderr);
 		return 2;
 	}
 	auth_init(g_reg.token_ttl);
+	counters_init();
+	senders_init();
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
 	{
@@ -222,6 +235,19 @@ main(int argc, char **argv)
 		fprintf(stderr, "dci-registry: %s\n", err);
 		return 1;
 	}
+	if (blackhole_file)
+	{
+		int			bh;
+
+		if (blackhole_start(&bh, err, sizeof(err)) < 0 || write_port_file(blackhole_file, bh) < 0)
+		{
+			fprintf(stderr, "dci-registry: %s\n", blackhole_file ? err : "blackhole");
+			http_stop();
+			return 1;
+		}
+	}
+	if (revoke_every > 0)
+		auth_revoke_every(revoke_every);
 	if (port_file && write_port_file(port_file, bound) < 0)
 	{
 		fprintf(stderr, "dci-registry: cannot write %s\n", port_file);
@@ -236,6 +262,10 @@ main(int argc, char **argv)
 	if (!g_reg.quiet)
 		fprintf(stderr, "dci-registry: signal %d, stopping\n", sig);
 	http_stop();
+	blackhole_stop();
+	auth_shutdown();
+	counters_shutdown();
+	senders_shutdown();
 	EVP_PKEY_free(g_reg.ed_key);
 	EVP_PKEY_free(g_reg.rsa_key);
 	free(g_reg.ed_pub_pem);

@@ -92,6 +92,9 @@ int			sig_field_parse(const char *s, sig_field *f, char *err, size_t errlen);
 /* The dci-ed25519 field over canonical text canon (a wrong digest when corrupt). */
 int			sig_ed25519_field(EVP_PKEY *key, const char *kid, const char *canon, size_t len,
 							  long created, long expires, bool corrupt, dbuf *out);
+/* The same from sha256(canonical text) computed elsewhere (streamed bodies). */
+int			sig_ed25519_field_digest(EVP_PKEY *key, const char *kid, const unsigned char *md,
+									 long created, long expires, dbuf *out);
 /* Verify the Ed25519 signature of field f over canon: 0 ok, -1 bad. */
 int			sig_ed25519_verify(EVP_PKEY *pub, const sig_field *f, const char *canon, size_t len);
 /* Compact JWS, RS256, of payload. */
@@ -142,8 +145,13 @@ void		auth_add_static_token(const char *token);
 int			auth_add_client(const char *id, const char *secret, long ttl);
 bool		auth_check_bearer(const char *authorization_header);
 void		auth_revoke_issued(void);
-/* Issue a token for client credentials: 0 ok, -1 invalid client. */
-int			auth_issue(const char *id, const char *secret, char *token_out, size_t toklen, long *ttl);
+/* Issue a token (suffix appended, may be NULL) for client credentials: 0 ok, -1 invalid client. */
+int			auth_issue(const char *id, const char *secret, const char *suffix, char *token_out,
+					   size_t toklen, long *ttl);
+/* Revoke every issued token every ms milliseconds (0 stops it). */
+int			auth_revoke_every(long ms);
+long		auth_revoke_interval(void);
+void		auth_shutdown(void);
 
 /* ------------------------------------------------------------- fixtures.c */
 
@@ -186,6 +194,44 @@ const idx_list *fixtures_lookup(reg_view *v, const char *type, const char *value
 typedef void (*ident_cb) (const char *type, const char *value, void *arg);
 void		fixtures_identifiers(reg_view *v, struct json_object *rec, ident_cb cb, void *arg);
 
+/* ---------------------------------------------------------------- vbody.c */
+
+/* A body made of segments, each a byte string repeated `repeat` times. */
+typedef struct vseg
+{
+	const char *data;
+	size_t		len;
+	uint64_t	repeat;
+} vseg;
+
+typedef struct vbody
+{
+	vseg	   *seg;
+	size_t		nseg,
+				cap;
+	char	  **owned;			/* buffers freed with the body */
+	size_t		nowned;
+	uint64_t	total;			/* bytes in all */
+	/* sequential reader */
+	size_t		rseg;
+	uint64_t	rrep;
+	size_t		roff;
+	uint64_t	rpos;			/* bytes read so far */
+} vbody;
+
+void		vbody_init(vbody *b);
+void		vbody_free(vbody *b);
+/* Append len bytes repeated repeat times; data must outlive b. */
+int			vbody_add(vbody *b, const char *data, size_t len, uint64_t repeat);
+/* Append a malloc'd buffer b then owns (freed even on failure). */
+int			vbody_add_owned(vbody *b, char *data, size_t len);
+int			vbody_add_copy(vbody *b, const char *data, size_t len);
+/* Up to max next bytes into buf; 0 at the end. */
+size_t		vbody_read(vbody *b, char *buf, size_t max);
+void		vbody_rewind(vbody *b);
+/* The whole body appended to out (the reader is rewound). */
+int			vbody_materialize(vbody *b, dbuf *out);
+
 /* ---------------------------------------------------------------- query.c */
 
 typedef enum query_status
@@ -217,49 +263,112 @@ typedef enum resp_scheme
 
 typedef struct opts
 {
+	/* checks and formats */
 	bool		nosig,
 				noauth,
-				unsigned_,
-				html,
+				lax,
+				notfound_rjct,
+				single,
+				strcount,
+				strexpiry;
+	resp_scheme scheme;
+	char		idtypes[128];	/* "BRN+NID": the only identifier types accepted */
+	/* state across requests */
+	char		key[64];		/* key=K: names failfirst counters, replay captures */
+	long		failfirst;		/* the first N requests with key K get the faults */
+	/* transport faults */
+	bool		html,
 				htmlok,
 				truncate,
+				always401,
+				redirect,		/* 302 to the same registry's plain search URL */
+				status202,
+				close,
+				reset,			/* RST before any byte of the answer */
+				resetbody,		/* RST after part of the body */
+				has_retry_after;
+	int			delay_ms;
+	int			drip_ms;		/* the body in 16-byte chunks, drip_ms apart */
+	int			status;
+	long		retry_after;	/* Retry-After: header (has_retry_after) */
+	int			rate_body;		/* RATE_MINUTE, RATE_DAY, RATE_TOP: 429 with that body */
+	long		rate_after;		/* its retry_after */
+	long		oversize;
+	/* signatures */
+	bool		unsigned_,
 				badsig,
 				expiredsig,
 				futuresig,
-				always401,
-				notfound_rjct,
-				redirect,		/* 302 to the same registry's plain search URL */
-				single,
-				strcount,
-				status202,
-				close,
-				strexpiry,
-				sigrjct,
-				hdrrjct,
-				lax,
-				noheader;
-	int			delay_ms;
-	int			status;
-	long		oversize;
+				sigrjct;
+	/* DCI-level answers */
+	bool		hdrrjct,
+				noheader,		/* no header member at all */
+				rcvd,			/* items status rcvd */
+				ignorepage;		/* page 1 whatever is asked, total_count 1000000 */
 	char		rjct[64];
 	char		itemrjct[64];
-	resp_scheme scheme;
+	/* binding attacks */
+	bool		wrongtxn,
+				notxn,
+				wrongreceiver,
+				wrongref,
+				replay;
+	char		otherperson[128];	/* TYPE:VALUE answered instead */
+	/* hostile records (validly signed) */
+	long		nest,			/* N nested empty arrays */
+				flat;			/* N empty arrays in one array */
+	bool		badutf8,
+				nul,
+				numambig,
+				bigint;
+	/* token endpoint */
+	bool		crlftoken;
+	/* async */
+	bool		ack200,
+				acknack,
+				cbbadsig,
+				cbdup,
+				cbpartial,
+				cbunknown,
+				cbnone;
+	int			cbdelay_ms;		/* -1: the default */
+	char		ackerr[64];
+	char		subrjct[64];
 } opts;
+
+#define RATE_MINUTE 1			/* OpenSPP {"detail":{... RATE_LIMIT_PER_MINUTE ...}} */
+#define RATE_DAY	2			/* OpenSPP {"detail":{... RATE_LIMIT_PER_DAY ...}} */
+#define RATE_TOP	3			/* {"retry_after":S,"error":"rate_limit_exceeded"} */
 
 /* Parse "a,b=1,..."; -1 with err naming the bad option. */
 int			opts_parse(const char *list, size_t len, opts *o, char *err, size_t errlen);
+/* Keep only the options that are not faults (failfirst: the request is past N). */
+void		opts_strip_faults(opts *o);
+/* Does the answer carry placeholders that only a streamed body can expand? */
+bool		opts_streamed(const opts *o);
 
 typedef struct reply
 {
 	int			status;
 	const char *ctype;
 	dbuf		body;
+	vbody	   *stream;			/* when set, the body instead of body (owned) */
 	bool		close;
 	bool		www_auth;		/* add WWW-Authenticate: Bearer */
 	const char *location;		/* Location header (redirect option) */
+	bool		has_retry_after;
+	long		retry_after;	/* Retry-After: header */
+	bool		reset;			/* reset the connection instead of answering */
+	bool		reset_body;		/* reset it after part of the body */
+	int			drip_ms;		/* send the body in small chunks, drip_ms apart */
+	int			again_ms;		/* admin waits: run the handler again after again_ms */
 } reply;
 
+/* Forget everything but the body's buffer (emptied). */
+void		reply_reset(reply *r);
 void		reply_json(reply *r, int status, const char *json);
+/* HTTP 429 with an OpenSPP rate-limit body (kind RATE_*), no Retry-After. */
+void		reply_rate_limited(reply *r, int kind, long retry_after, const char *message);
 /* {"message":{"ack_status":"ERR","timestamp":..,"correlation_id":..,"error":{code,message}}} */
 void		reply_error(reply *r, int status, const char *code, const char *message);
 /* Apply the transport faults (status, html, truncate, status202, close). */
@@ -268,6 +377,7 @@ void		faults_apply(const opts *o, reply *r);
 /* --------------------------------------------------------------- answer.c */
 
 #define REG_FOREIGN_SENDER "unknown.registry"
+#define REG_OTHER_RECEIVER "other-sender.test"
 
 /* What an answer or callback envelope says in its header, and how it is signed. */
 typedef struct env_out
@@ -289,10 +399,25 @@ typedef struct env_out
 /* The scheme an answer of view v is signed with (jws for /opencrvs, unless sign=). */
 resp_scheme answer_scheme(const opts *o, const reg_view *v);
 void		header_text(dbuf *h, const env_out *e, long pad);
+void		answer_sig_times(const opts *o, long *created, long *expires);
+EVP_PKEY   *answer_key(const env_out *e, const char **kid);
 /* The signature field over canonical text canon (dci-ed25519 field or compact JWS). */
 int			answer_sign(const env_out *e, const char *canon, size_t len, dbuf *sig);
+const char *answer_txn(const opts *o, const char *txn, char buf[37]);
+const char *answer_receiver(const opts *o, const char *sender);
 /* Sign {"header":H,"message":msg} into r's body (HTTP 200), honouring oversize. */
 void		envelope_finish(const env_out *e, dbuf *msg, reply *r);
+
+/* -------------------------------------------------------------- hostile.c */
+
+/*
+ * A record's canonical text into m; the first record of an answer (*done
+ * false) gets the hostile options' changes (nest, flat, numambig, bigint,
+ * badutf8, nul), the long or ambiguous parts as placeholders.
+ */
+void		record_write(dbuf *m, const opts *o, const char *text, size_t len, bool *done);
+/* Sign and stream canon, expanding its placeholders (the body goes to r->stream). */
+int			hostile_envelope(const env_out *e, dbuf *canon, reply *r);
 
 /* --------------------------------------------------------------- search.c */
 
@@ -308,6 +433,7 @@ typedef struct request
 	size_t		len;
 	const opts *o;
 	reg_view   *view;
+	const struct timespec *started;	/* CLOCK_MONOTONIC, when the request came (admin waits) */
 } request;
 
 void		handle_registry(const request *rq, reply *r);
@@ -342,6 +468,47 @@ void		handle_admin(const request *rq, reply *r);
 void		handle_jwks(const request *rq, reply *r);
 void		handle_token(const request *rq, reply *r);
 
+/* ------------------------------------------------------------- counters.c */
+
+void		counters_init(void);
+void		counters_shutdown(void);
+/* Count a request with key=K; returns its rank (1 for the first since the last reset). */
+long		counters_hit(const char *key);
+/* That request was answered with the fault (failfirst). */
+void		counters_faulted(const char *key);
+/* /admin/reset-counters: failfirst ranks restart, replay captures are forgotten. */
+void		counters_reset(void);
+void		counters_reset_stats(void);
+/* {"K":{"requests","retries","faulted"}} since the last reset-stats. */
+void		counters_json(dbuf *out);
+/* Capture body under key; when an earlier one was captured, body becomes it (returns 1). */
+int			replay_swap(const char *key, dbuf *body);
+
+/* -------------------------------------------------------------- senders.c */
+
+void		senders_init(void);
+void		senders_shutdown(void);
+/* An envelope naming this sender arrived (counts, sliding rate measure). */
+void		senders_seen(const char *sender);
+/* ... and was refused (signature). */
+void		senders_rejected(const char *sender);
+/* ... and passed the checks: within its quota (0, counted) or not (-1: kind RATE_*, retry_after, msg). */
+int			senders_admit(const char *sender, long items, int *kind, long *retry_after,
+						  char *msg, size_t msglen);
+/* Quota of a sender; 0 = no limit; items: count search items, not requests. */
+int			senders_set_limit(const char *sender, long per_second, long per_minute, long per_day,
+							  bool items);
+void		senders_reset_stats(void);
+void		senders_reset_windows(void);
+/* {"<sender>":{"requests","accepted","rejected","rate_limited","items","max_per_second",...}} */
+void		senders_json(dbuf *out);
+
+/* ------------------------------------------------------------ blackhole.c */
+
+/* Listen on 127.0.0.1 (a free port) and never answer; the port goes to *port. */
+int			blackhole_start(int *port, char *err, size_t errlen);
+void		blackhole_stop(void);
+
 /* ---------------------------------------------------------------- state */
 
 typedef struct reg_stats
@@ -352,6 +519,11 @@ typedef struct reg_stats
 	uint64_t	search_requests;
 	uint64_t	search_items;
 	uint64_t	rejected;
+	uint64_t	resets;			/* connections reset by reset/resetbody */
+	uint64_t	injected_headers;	/* requests that carried an X-Injected header */
+	uint64_t	revocations;	/* periodic revocations of every issued token */
+	uint64_t	blackhole_connections;	/* accepted by the blackhole listener */
+	uint64_t	status_counts[600];	/* non-admin answers by HTTP status */
 } reg_stats;
 
 #define STAT_ADD(field, n) __atomic_add_fetch(&g_reg.stats.field, (n), __ATOMIC_RELAXED)

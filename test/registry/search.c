@@ -37,20 +37,6 @@ member_str(struct json_object *o, const char *key)
 
 /* --------------------------------------------------------------- items */
 
-static void
-item_rjct(dbuf *m, const char *ref, const char *ts, const char *code, const char *why)
-{
-	dbuf_puts(m, "{\"reference_id\":");
-	jw_string(m, ref);
-	dbuf_puts(m, ",\"status\":\"rjct\",\"status_reason_code\":");
-	jw_string(m, code);
-	dbuf_puts(m, ",\"status_reason_message\":");
-	jw_string(m, why);
-	dbuf_puts(m, ",\"timestamp\":");
-	jw_string(m, ts);
-	dbuf_putc(m, '}');
-}
-
 static bool
 page_number_of(struct json_object *v, long *out)
 {
@@ -128,10 +114,100 @@ duplicate_refs(struct json_object *items, size_t n)
 	return dup;
 }
 
-/* One search_request item; returns 1 succ, 0 rjct, -1 left out (OpenCRVS no match). */
+/* The reference_id an answer item carries: the request's, or another (wrongref). */
+static void
+ref_value(dbuf *m, const opts *o, const char *ref)
+{
+	if (o->wrongref)
+	{
+		dbuf		b;
+
+		dbuf_init(&b);
+		dbuf_printf(&b, "wrong-%s", ref);
+		jw_string(m, b.data);
+		dbuf_free(&b);
+	}
+	else
+		jw_string(m, ref);
+}
+
+/* An item that starts with its reference_id (rjct, rcvd: no data, no pagination). */
+static void
+item_ref(dbuf *m, const opts *o, const char *ref)
+{
+	dbuf_puts(m, "{\"reference_id\":");
+	ref_value(m, o, ref);
+}
+
+static void
+item_rjct(dbuf *m, const opts *o, const char *ref, const char *ts, const char *code, const char *why)
+{
+	item_ref(m, o, ref);
+	dbuf_puts(m, ",\"status\":\"rjct\",\"status_reason_code\":");
+	jw_string(m, code);
+	dbuf_puts(m, ",\"status_reason_message\":");
+	jw_string(m, why);
+	dbuf_puts(m, ",\"timestamp\":");
+	jw_string(m, ts);
+	dbuf_putc(m, '}');
+}
+
+/* idtypes=BRN+NID: is this identifier type one of those? */
+static bool
+idtype_accepted(const char *list, const char *type)
+{
+	size_t		tl = strlen(type);
+
+	for (const char *p = list; *p;)
+	{
+		const char *e = strchr(p, '+');
+		size_t		n = e ? (size_t) (e - p) : strlen(p);
+
+		if (n == tl && strncasecmp(p, type, n) == 0)
+			return true;
+		p += n + (e ? 1 : 0);
+	}
+	return false;
+}
+
+/* Matches of the item's query, or of another person's identifier (otherperson). */
+static query_status
+item_matches(const request *rq, reg_view *v, struct json_object *sc, idx_list *hits,
+			 char *why, size_t whylen)
+{
+	const char *op = rq->o->otherperson;
+
+	if (op[0])
+	{
+		const char *colon = strchr(op, ':');
+		char		type[64];
+		const idx_list *l;
+
+		snprintf(type, sizeof(type), "%.*s", (int) (colon - op), op);
+		memset(hits, 0, sizeof(*hits));
+		l = fixtures_lookup(v, type, colon + 1);
+		if (l && l->n)
+		{
+			hits->idx = malloc(l->n * sizeof(uint32_t));
+			if (hits->idx)
+			{
+				memcpy(hits->idx, l->idx, l->n * sizeof(uint32_t));
+				hits->n = hits->cap = l->n;
+			}
+		}
+		return Q_OK;
+	}
+	return query_run(v, member_str(sc, "query_type"), member(sc, "query"), hits, why, whylen);
+}
+
+/*
+ * One search_request item; returns 1 succ, 0 rjct, 2 neither (rcvd),
+ * -1 left out (OpenCRVS no match).  *hostile: the first record of the
+ * answer was written, so hostile options have been applied.
+ */
 static int
 search_item(const request *rq, struct json_object *items, size_t i, const bool *dup,
-			const char *ts, dbuf *m)
+			const char *ts, dbuf *m, bool *hostile)
 {
 	const opts *o = rq->o;
 	reg_view   *v = rq->view;
@@ -142,7 +218,8 @@ search_item(const request *rq, struct json_object *items, size_t i, const bool *
 	const char *reg_type = member_str(sc, "reg_type");
 	const char *locale = member_str(it, "locale");
 	long		page_size = 0,
-				page_number = 1;
+				page_number = 1,
+				asked_page;
 	idx_list	hits;
 	char		why[256];
 	query_status qs;
@@ -151,22 +228,22 @@ search_item(const request *rq, struct json_object *items, size_t i, const bool *
 
 	if (ref == NULL || *ref == '\0')
 	{
-		item_rjct(m, "", ts, "rjct.reference_id.invalid", "reference_id is missing or not a string");
+		item_rjct(m, o, "", ts, "rjct.reference_id.invalid", "reference_id is missing or not a string");
 		return 0;
 	}
 	if (dup && dup[i])
 	{
-		item_rjct(m, ref, ts, "rjct.reference_id.duplicate", "reference_id repeats an earlier item's");
+		item_rjct(m, o, ref, ts, "rjct.reference_id.duplicate", "reference_id repeats an earlier item's");
 		return 0;
 	}
 	if (o->itemrjct[0])
 	{
-		item_rjct(m, ref, ts, o->itemrjct, "rejected by the itemrjct option");
+		item_rjct(m, o, ref, ts, o->itemrjct, "rejected by the itemrjct option");
 		return 0;
 	}
 	if (!json_object_is_type(sc, json_type_object))
 	{
-		item_rjct(m, ref, ts, "rjct.search_criteria.invalid", "search_criteria is missing");
+		item_rjct(m, o, ref, ts, "rjct.search_criteria.invalid", "search_criteria is missing");
 		return 0;
 	}
 	if (pg && !json_object_is_type(pg, json_type_null))
@@ -176,27 +253,48 @@ search_item(const request *rq, struct json_object *items, size_t i, const bool *
 		if (!page_number_of(member(pg, "page_size"), &page_size) || page_size < 1 ||
 			(pn && !page_number_of(pn, &page_number)) || page_number < 1)
 		{
-				item_rjct(m, ref, ts, "rjct.pagination.invalid",
+			item_rjct(m, o, ref, ts, "rjct.pagination.invalid",
 					  "pagination needs page_size >= 1 and page_number >= 1");
 			return 0;
 		}
 	}
-	/* an identifier value "RJCT-..." is rejected alone: one bad row in a good batch */
 	{
+		const char *qt = member_str(sc, "query_type");
+		const char *qtype = member_str(member(sc, "query"), "type");
 		const char *qv = member_str(member(sc, "query"), "value");
 
+		/* an identifier value "RJCT-..." is rejected alone: one bad row in a good batch */
 		if (qv && strncmp(qv, "RJCT-", 5) == 0)
 		{
-				item_rjct(m, ref, ts, "rjct.search_criteria.invalid", "identifier rejected by the test registry (RJCT- value)");
+			item_rjct(m, o, ref, ts, "rjct.search_criteria.invalid", "identifier rejected by the test registry (RJCT- value)");
+			return 0;
+		}
+		/* idtypes=: a registry with a closed list of identifier types (OpenCRVS) */
+		if (o->idtypes[0] && qt && strcasecmp(qt, "idtype-value") == 0 &&
+			(qtype == NULL || !idtype_accepted(o->idtypes, qtype)))
+		{
+			snprintf(why, sizeof(why), "identifier type \"%s\" is not one of %s",
+					 qtype ? qtype : "", o->idtypes);
+			item_rjct(m, o, ref, ts, "rjct.identifier_type.invalid", why);
 			return 0;
 		}
 	}
-	qs = query_run(v, member_str(sc, "query_type"), member(sc, "query"), &hits, why, sizeof(why));
+	qs = item_matches(rq, v, sc, &hits, why, sizeof(why));
 	if (qs != Q_OK)
 	{
-		item_rjct(m, ref, ts, qs == Q_BAD_FILTER ? "rjct.filter.invalid" : "rjct.search_criteria.invalid", why);
+		item_rjct(m, o, ref, ts, qs == Q_BAD_FILTER ? "rjct.filter.invalid" : "rjct.search_criteria.invalid", why);
 		free(hits.idx);
 		return 0;
+	}
+	if (o->rcvd)
+	{
+		/* a sync answer that says "received, answer pending" */
+		item_ref(m, o, ref);
+		dbuf_puts(m, ",\"status\":\"rcvd\",\"timestamp\":");
+		jw_string(m, ts);
+		dbuf_putc(m, '}');
+		free(hits.idx);
+		return 2;
 	}
 	if (hits.n == 0 && v->kind == REG_OPENCRVS)
 	{
@@ -207,11 +305,14 @@ search_item(const request *rq, struct json_object *items, size_t i, const bool *
 	{
 		/* OpenSPP's DR answers "not found" this way */
 		snprintf(why, sizeof(why), "REGISTER_NOT_FOUND: No registrant found");
-		item_rjct(m, ref, ts, "REG-ERR-001", why);
+		item_rjct(m, o, ref, ts, "REG-ERR-001", why);
 		free(hits.idx);
 		return 0;
 	}
 	query_sort(v, &hits, member(sc, "sort"));
+	asked_page = page_number;
+	if (o->ignorepage)
+		page_number = 1;		/* a registry that ignores page_number */
 	if (page_size == 0)
 	{
 		from = 0;
@@ -228,7 +329,7 @@ search_item(const request *rq, struct json_object *items, size_t i, const bool *
 	jw_string(m, v->record_type);
 	dbuf_puts(m, ",\"reg_records\":");
 	if (o->single && to - from == 1)
-		dbuf_append(m, v->text[hits.idx[from]], v->textlen[hits.idx[from]]);
+		record_write(m, o, v->text[hits.idx[from]], v->textlen[hits.idx[from]], hostile);
 	else
 	{
 		dbuf_putc(m, '[');
@@ -236,7 +337,7 @@ search_item(const request *rq, struct json_object *items, size_t i, const bool *
 		{
 			if (k > from)
 				dbuf_putc(m, ',');
-			dbuf_append(m, v->text[hits.idx[k]], v->textlen[hits.idx[k]]);
+			record_write(m, o, v->text[hits.idx[k]], v->textlen[hits.idx[k]], hostile);
 		}
 		dbuf_putc(m, ']');
 	}
@@ -245,13 +346,13 @@ search_item(const request *rq, struct json_object *items, size_t i, const bool *
 	dbuf_puts(m, ",\"version\":\"1.0.0\"},\"locale\":");
 	jw_string(m, locale ? locale : "eng");
 	dbuf_puts(m, ",\"pagination\":{\"page_number\":");
-	jw_count(m, page_size ? page_number : 1, o->strcount);
+	jw_count(m, page_size ? asked_page : 1, o->strcount);
 	dbuf_puts(m, ",\"page_size\":");
 	jw_count(m, page_size ? page_size : (long) hits.n, o->strcount);
 	dbuf_puts(m, ",\"total_count\":");
-	jw_count(m, (long) hits.n, o->strcount);
+	jw_count(m, o->ignorepage ? 1000000 : (long) hits.n, o->strcount);
 	dbuf_puts(m, "},\"reference_id\":");
-	jw_string(m, ref);
+	ref_value(m, o, ref);
 	dbuf_puts(m, ",\"status\":\"succ\",\"timestamp\":");
 	jw_string(m, ts);
 	dbuf_putc(m, '}');
@@ -281,7 +382,8 @@ int
 search_run(const request *rq, struct json_object *env, search_out *so)
 {
 	struct json_object *items = member(member(env, "message"), "search_request");
-	bool	   *dup;
+	bool	   *dup,
+				hostile = false;
 
 	memset(so, 0, sizeof(*so));
 	dbuf_init(&so->items);
@@ -296,7 +398,7 @@ search_run(const request *rq, struct json_object *env, search_out *so)
 
 		if (so->nemitted == so->cap && out_grow(so) < 0)
 			break;
-		s = search_item(rq, items, i, dup, so->ts, &so->items);
+		s = search_item(rq, items, i, dup, so->ts, &so->items, &hostile);
 		if (s < 0)
 			continue;			/* left out */
 		so->end[so->nemitted] = so->items.len;
@@ -304,7 +406,7 @@ search_run(const request *rq, struct json_object *env, search_out *so)
 		so->nemitted++;
 		if (s == 1)
 			so->succ++;
-		else
+		else if (s == 0)
 			so->rjct++;
 	}
 	free(dup);
@@ -353,7 +455,8 @@ handle_search(const request *rq, struct json_object *env, reply *r)
 	const char *txn = member_str(msg, "transaction_id");
 	const char *act = member_str(hdr, "action");
 	char		action[64],
-				corr[37];
+				corr[37],
+				tbuf[37];
 	search_out	so;
 	dbuf		m;
 
@@ -379,7 +482,7 @@ handle_search(const request *rq, struct json_object *env, reply *r)
 	STAT_ADD(search_items, so.n);
 	uuid_v4(corr);
 	dbuf_init(&m);
-	search_message(&m, &so, 0, so.nemitted, corr, txn ? txn : "");
+	search_message(&m, &so, 0, so.nemitted, corr, answer_txn(rq->o, txn, tbuf));
 	{
 		/* hdrrjct: all items rejected rejects the message, as OpenSPP's social server */
 		bool		all_rjct = rq->o->hdrrjct && so.n > 0 && so.rjct == so.n;
@@ -393,7 +496,7 @@ handle_search(const request *rq, struct json_object *env, reply *r)
 		e.reason_msg = all_rjct ? "All search requests failed" : NULL;
 		e.total = so.n;
 		e.completed = so.succ;
-		e.receiver = sender;
+		e.receiver = answer_receiver(rq->o, sender);
 		envelope_finish(&e, &m, r);
 	}
 	dbuf_free(&m);
@@ -544,7 +647,7 @@ handle_yesno(const request *rq, struct json_object *env, bool enrolled, reply *r
 		dbuf_printf(&m, "{\"%s_status\":", enrolled ? "enrolled" : "disabled");
 		jw_string(&m, code == NULL && yes ? "yes" : "no");
 		dbuf_puts(&m, ",\"reference_id\":");
-		jw_string(&m, ref);
+		ref_value(&m, rq->o, ref);
 		dbuf_puts(&m, ",\"status\":");
 		jw_string(&m, code ? "rjct" : "succ");
 		if (code)
@@ -560,8 +663,17 @@ handle_yesno(const request *rq, struct json_object *env, bool enrolled, reply *r
 		if (code == NULL)
 			succ++;
 	}
-	dbuf_puts(&m, "],\"transaction_id\":");
-	jw_string(&m, txn ? txn : "");
+	dbuf_putc(&m, ']');
+	{
+		char		tbuf[37];
+		const char *t = answer_txn(rq->o, txn, tbuf);
+
+		if (t)
+		{
+			dbuf_puts(&m, ",\"transaction_id\":");
+			jw_string(&m, t);
+		}
+	}
 	dbuf_putc(&m, '}');
 	{
 		env_out		e = {0};
@@ -572,13 +684,31 @@ handle_yesno(const request *rq, struct json_object *env, bool enrolled, reply *r
 		e.status = "succ";
 		e.total = (long) n;
 		e.completed = succ;
-		e.receiver = sender;
+		e.receiver = answer_receiver(rq->o, sender);
 		envelope_finish(&e, &m, r);
 	}
 	dbuf_free(&m);
 }
 
 /* ------------------------------------------------------------------ entry */
+
+/* What a quota counting items charges: the request's items (search, subscribe, ...). */
+static long
+request_items(struct json_object *env)
+{
+	static const char *const lists[] = {"search_request", "enrolled_request", "disabled_request",
+	"subscribe_request", "subscription_codes", NULL};
+	struct json_object *msg = member(env, "message");
+
+	for (int i = 0; lists[i]; i++)
+	{
+		struct json_object *l = member(msg, lists[i]);
+
+		if (json_object_is_type(l, json_type_array))
+			return (long) json_object_array_length(l);
+	}
+	return 1;
+}
 
 void
 handle_registry(const request *rq, reply *r)
@@ -647,6 +777,7 @@ handle_registry(const request *rq, reply *r)
 		STAT_ADD(rejected, 1);
 		return;
 	}
+	senders_seen(sender);
 	if (!o->nosig)
 	{
 		sig_check	c = verify_request(env, rq->body, rq->len, o->lax, msg, sizeof(msg));
@@ -654,6 +785,7 @@ handle_registry(const request *rq, reply *r)
 		if (c != SIG_OK)
 		{
 			STAT_ADD(rejected, 1);
+			senders_rejected(sender);
 			if (o->sigrjct)
 			{
 				const char *act = member_str(hdr, "action");
@@ -670,9 +802,24 @@ handle_registry(const request *rq, reply *r)
 			return;
 		}
 	}
+	{
+		/* the sender's quota (OpenSPP checks it after the signature) */
+		int			kind;
+		long		retry_after;
+
+		if (senders_admit(sender, request_items(env), &kind, &retry_after, msg, sizeof(msg)) < 0)
+		{
+			reply_rate_limited(r, kind, retry_after, msg);
+			json_object_put(env);
+			return;
+		}
+	}
 	if (ep == EP_SEARCH)
 		handle_search(rq, env, r);
 	else
 		handle_yesno(rq, env, ep == EP_ENROLLED, r);
+	/* replay: this answer is kept, the one kept for the previous request goes out */
+	if (o->replay && r->status == 200 && r->stream == NULL)
+		replay_swap(o->key[0] ? o->key : rq->path, &r->body);
 	json_object_put(env);
 }
