@@ -16,7 +16,40 @@ answer_scheme(const opts *o, const reg_view *v)
 {
 	if (o->scheme != SCHEME_DEFAULT)
 		return o->scheme;
-	return v && v->kind == REG_OPENCRVS ? SCHEME_JWS : SCHEME_ED25519;
+	return v && (v->kind == REG_OPENCRVS || v->kind == REG_OPENCRVS_DEATH) ? SCHEME_JWS : SCHEME_ED25519;
+}
+
+/*
+ * The header OpenCRVS's DCI server writes (opencrvs/dci-crvs-api,
+ * registrySyncSearchBuilder): the request's message_id, sender_id and
+ * receiver_id copied as they came (not swapped), action "search",
+ * total_count the number of records, a millisecond timestamp, no
+ * completed_count, is_msg_encrypted or meta.
+ */
+static void
+ocrvs_header(dbuf *h, const env_out *e)
+{
+	struct timespec ts;
+	char		when[32];
+	struct tm	tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%03ldZ", ts.tv_nsec / 1000000);
+	dbuf_puts(h, "{\"action\":\"search\",\"message_id\":");
+	jw_string(h, e->echo_message_id ? e->echo_message_id : "");
+	dbuf_puts(h, ",\"message_ts\":");
+	jw_string(h, when);
+	dbuf_puts(h, ",\"receiver_id\":");
+	jw_string(h, e->echo_receiver ? e->echo_receiver : "");
+	dbuf_puts(h, ",\"sender_id\":");
+	jw_string(h, e->echo_sender ? e->echo_sender : "");
+	dbuf_puts(h, ",\"status\":");
+	jw_string(h, e->status);
+	dbuf_puts(h, ",\"total_count\":");
+	jw_count(h, e->total, e->o->strcount);
+	dbuf_puts(h, ",\"version\":\"1.0.0\"}");
 }
 
 void
@@ -26,6 +59,11 @@ header_text(dbuf *h, const env_out *e, long pad)
 				ts[21];
 	bool		sc = e->o->strcount;
 
+	if (e->o->ocrvsheader && e->echo_sender)
+	{
+		ocrvs_header(h, e);
+		return;
+	}
 	if (e->message_id)
 		snprintf(id, sizeof(id), "%s", e->message_id);
 	else

@@ -18,6 +18,7 @@ typedef struct client
 	char	   *id;
 	char	   *secret;
 	long		ttl;
+	client_auth method;			/* the only way this client may authenticate */
 } client;
 
 static pthread_mutex_t auth_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -45,7 +46,7 @@ auth_add_static_token(const char *token)
 }
 
 int
-auth_add_client(const char *id, const char *secret, long ttl)
+auth_add_client(const char *id, const char *secret, long ttl, client_auth method)
 {
 	int			rc = 0;
 
@@ -64,6 +65,7 @@ auth_add_client(const char *id, const char *secret, long ttl)
 			free(clients[i].secret);
 			clients[i].secret = s;
 			clients[i].ttl = ttl;
+			clients[i].method = method;
 			goto out;
 		}
 	}
@@ -79,6 +81,7 @@ auth_add_client(const char *id, const char *secret, long ttl)
 		clients[nclients].id = strdup(id);
 		clients[nclients].secret = strdup(secret);
 		clients[nclients].ttl = ttl;
+		clients[nclients].method = method;
 		if (clients[nclients].id == NULL || clients[nclients].secret == NULL)
 		{
 			free(clients[nclients].id);
@@ -144,8 +147,8 @@ auth_revoke_issued(void)
 }
 
 int
-auth_issue(const char *id, const char *secret, const char *suffix, char *token_out, size_t toklen,
-		   long *ttl)
+auth_issue(const char *id, const char *secret, client_auth method, const char *suffix,
+		   char *token_out, size_t toklen, long *ttl)
 {
 	int			rc = -1;
 	unsigned char rnd[24];
@@ -165,8 +168,9 @@ auth_issue(const char *id, const char *secret, const char *suffix, char *token_o
 
 		if (strcmp(clients[i].id, id) != 0)
 			continue;
-		if (strlen(secret) != sl || CRYPTO_memcmp(clients[i].secret, secret, sl) != 0)
-			break;
+		if (strlen(secret) != sl || CRYPTO_memcmp(clients[i].secret, secret, sl) != 0 ||
+			clients[i].method != method)
+			break;				/* right secret, wrong method: refused too */
 		*ttl = clients[i].ttl >= 0 ? clients[i].ttl : default_ttl;	/* -1: the default */
 		snprintf(token_out, toklen, "%s", b.data);
 		strmap_put(&issued, b.data, b.len, (void *) (intptr_t) (time(NULL) + *ttl), NULL);
@@ -286,4 +290,24 @@ auth_shutdown(void)
 	clients = NULL;
 	nclients = 0;
 	pthread_mutex_unlock(&auth_lock);
+}
+
+const char *
+client_auth_name(client_auth m)
+{
+	return m == CLIENT_BASIC ? "basic" : m == CLIENT_QUERY ? "query" : "body";
+}
+
+int
+client_auth_parse(const char *s, client_auth *m)
+{
+	if (strcmp(s, "body") == 0)
+		*m = CLIENT_BODY;
+	else if (strcmp(s, "basic") == 0)
+		*m = CLIENT_BASIC;
+	else if (strcmp(s, "query") == 0)
+		*m = CLIENT_QUERY;
+	else
+		return -1;
+	return 0;
 }

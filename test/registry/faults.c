@@ -65,6 +65,7 @@ static const struct
 	F("resetbody", resetbody), F("unsigned", unsigned_), F("badsig", badsig),
 	F("expiredsig", expiredsig), F("futuresig", futuresig), F("sigrjct", sigrjct),
 	F("hdrrjct", hdrrjct), F("noheader", noheader), F("rcvd", rcvd), F("ignorepage", ignorepage),
+	F("ocrvsheader", ocrvsheader),
 	F("wrongtxn", wrongtxn), F("notxn", notxn), F("wrongreceiver", wrongreceiver),
 	F("wrongref", wrongref), F("replay", replay), F("badutf8", badutf8), F("nul", nul),
 	F("numambig", numambig), F("bigint", bigint), F("crlftoken", crlftoken),

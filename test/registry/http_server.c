@@ -310,6 +310,12 @@ send_reply(struct MHD_Connection *conn, req_ctx *ctx)
 
 /* --------------------------------------------------------------- routing */
 
+const char *
+request_arg(const request *rq, const char *name)
+{
+	return rq->conn ? MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name) : NULL;
+}
+
 static void
 count_connection(struct MHD_Connection *conn)
 {
@@ -362,9 +368,22 @@ route(struct MHD_Connection *conn, const char *url, const char *method, req_ctx 
 	rq.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	rq.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	rq.query_alg = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "alg");
+	rq.conn = conn;
+	rq.query_client_id = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "client_id");
+	rq.query_client_secret = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "client_secret");
+	rq.subscription_code = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-DCI-Subscription-Code");
 	rq.body = ctx->body.data;
 	rq.len = ctx->body.len;
 
+	if (strncmp(path, "/sink/", 6) == 0 || strcmp(path, "/sink") == 0)
+	{
+		/* the registry's own callback receiver: not counted, faults apply */
+		ctx->admin = true;
+		handle_sink(&rq, r);
+		faults_apply(&o, r);
+		ctx->delay_ms = o.delay_ms;
+		return;
+	}
 	if (strncmp(path, "/admin/", 7) == 0)
 	{
 		/* admin calls are not counted: tests read the stats with them */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <openssl/pem.h>
 
 #include "http_server.h"
@@ -25,6 +26,9 @@ usage(FILE *f)
 			"         [--key PATH] [--rsa-key PATH] [--sender-id ID] [--token TOKEN]...\n"
 			"         [--client ID:SECRET[:body|basic|query]]... [--token-ttl SECONDS] [--threads N]\n"
 			"         [--revoke-every MS] [--blackhole-port-file PATH] [--quiet]\n"
+			"         [--callback-threads N] [--callback-retries N] [--callback-backoff-ms MS]\n"
+			"         [--callback-backoff-cap-ms MS] [--callback-timeout-ms MS]\n"
+			"         [--callback-cafile PATH] [--callback-insecure]\n"
 			"  --port 0 picks a free port (written to --port-file once listening);\n"
 			"  a missing --key / --rsa-key file is generated and written.\n");
 }
@@ -95,10 +99,18 @@ main(int argc, char **argv)
 		{"quiet", no_argument, NULL, 'q'},
 		{"revoke-every", required_argument, NULL, 'R'},
 		{"blackhole-port-file", required_argument, NULL, 'B'},
+		{"callback-threads", required_argument, NULL, 1001},
+		{"callback-retries", required_argument, NULL, 1002},
+		{"callback-backoff-ms", required_argument, NULL, 1003},
+		{"callback-backoff-cap-ms", required_argument, NULL, 1004},
+		{"callback-timeout-ms", required_argument, NULL, 1005},
+		{"callback-cafile", required_argument, NULL, 1006},
+		{"callback-insecure", no_argument, NULL, 1007},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
 	long		revoke_every = 0;
+	cb_config	cbc = {4, 8, 100, 2000, 5000, NULL, false};
 	int			port = 0,
 				threads = 2,
 				bound,
@@ -153,6 +165,27 @@ main(int argc, char **argv)
 			case 'B':
 				blackhole_file = optarg;
 				break;
+			case 1001:
+				cbc.threads = atoi(optarg);
+				break;
+			case 1002:
+				cbc.retries = atoi(optarg);
+				break;
+			case 1003:
+				cbc.backoff_ms = atoi(optarg);
+				break;
+			case 1004:
+				cbc.backoff_cap_ms = atoi(optarg);
+				break;
+			case 1005:
+				cbc.timeout_ms = atoi(optarg);
+				break;
+			case 1006:
+				cbc.cafile = optarg;
+				break;
+			case 1007:
+				cbc.insecure = true;
+				break;
 			case 't':
 			case 'c':
 				break;
@@ -165,7 +198,8 @@ main(int argc, char **argv)
 		}
 	}
 	if (fixtures == NULL || port < 0 || port > 65535 || threads < 1 || threads > 256 ||
-		g_reg.token_ttl < 0 || revoke_every < 0)
+		g_reg.token_ttl < 0 || revoke_every < 0 || cbc.threads < 1 || cbc.threads > 64 ||
+		cbc.retries < 0 || cbc.backoff_ms < 1 || cbc.backoff_cap_ms < cbc.backoff_ms || cbc.timeout_ms < 1)
 	{
 		usage(stderr);
 		return 2;
@@ -173,6 +207,7 @@ main(int argc, char **argv)
 	auth_init(g_reg.token_ttl);
 	counters_init();
 	senders_init();
+	txn_init();
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
 	{
@@ -181,17 +216,27 @@ main(int argc, char **argv)
 		else if (c == 'c')
 		{
 			const char *colon = strchr(optarg, ':');
-			char	   *id;
+			const char *last = strrchr(optarg, ':');
+			client_auth method = CLIENT_BODY;
+			size_t		slen;
+			char	   *id,
+					   *secret;
 
 			if (colon == NULL || colon == optarg)
 			{
-				fprintf(stderr, "dci-registry: --client wants ID:SECRET\n");
+				fprintf(stderr, "dci-registry: --client wants ID:SECRET[:body|basic|query]\n");
 				return 2;
 			}
-			/* a copy: writing into argv would show in ps */
+			/* a trailing :body, :basic or :query is the method; the secret may hold colons */
+			slen = strlen(colon + 1);
+			if (last != colon && client_auth_parse(last + 1, &method) == 0)
+				slen = last - (colon + 1);
+			/* copies: writing into argv would show in ps */
 			id = strndup(optarg, colon - optarg);
-			auth_add_client(id, colon + 1, -1);
+			secret = strndup(colon + 1, slen);
+			auth_add_client(id, secret, -1, method);
 			free(id);
+			free(secret);
 		}
 	}
 
@@ -230,6 +275,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "dci-registry: fixtures: %s\n", err);
 		return 1;
 	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || callbacks_start(&cbc, err, sizeof(err)) < 0)
+	{
+		fprintf(stderr, "dci-registry: callbacks: %s\n", err);
+		return 1;
+	}
 	if (http_start(port, threads, &bound, err, sizeof(err)) < 0)
 	{
 		fprintf(stderr, "dci-registry: %s\n", err);
@@ -262,8 +312,14 @@ main(int argc, char **argv)
 	if (!g_reg.quiet)
 		fprintf(stderr, "dci-registry: signal %d, stopping\n", sig);
 	http_stop();
+	callbacks_stop();
+	curl_global_cleanup();
 	blackhole_stop();
 	auth_shutdown();
+	subs_shutdown();
+	txn_shutdown();
+	fixtures_free();
+	keys_shutdown();
 	counters_shutdown();
 	senders_shutdown();
 	EVP_PKEY_free(g_reg.ed_key);

@@ -137,17 +137,29 @@ EVP_PKEY   *keys_find_rsa_for(const char *sender);
 int			keys_count(void);
 /* A key pair nobody has registered, made on first use (cbunknown); *kid names it. */
 EVP_PKEY   *foreign_key(key_alg alg, const char **kid);
+/* Free every key (at exit). */
+void		keys_shutdown(void);
 
 /* ----------------------------------------------------------------- auth.c */
 
+/* How a client authenticates at the token endpoint (RFC 6749 2.3.1; OpenCRVS: query). */
+typedef enum client_auth
+{
+	CLIENT_BODY,				/* client_id, client_secret form fields */
+	CLIENT_BASIC,				/* Authorization: Basic, id and secret form-urlencoded */
+	CLIENT_QUERY				/* client_id, client_secret in the token URL's query string */
+} client_auth;
+
 void		auth_init(long default_ttl);
 void		auth_add_static_token(const char *token);
-int			auth_add_client(const char *id, const char *secret, long ttl);
+int			auth_add_client(const char *id, const char *secret, long ttl, client_auth method);
+const char *client_auth_name(client_auth m);
+int			client_auth_parse(const char *s, client_auth *m);
 bool		auth_check_bearer(const char *authorization_header);
 void		auth_revoke_issued(void);
-/* Issue a token (suffix appended, may be NULL) for client credentials: 0 ok, -1 invalid client. */
-int			auth_issue(const char *id, const char *secret, const char *suffix, char *token_out,
-					   size_t toklen, long *ttl);
+/* Issue a token (suffix appended, may be NULL) for credentials sent by method: 0 ok, -1 invalid. */
+int			auth_issue(const char *id, const char *secret, client_auth method, const char *suffix,
+					   char *token_out, size_t toklen, long *ttl);
 /* Revoke every issued token every ms milliseconds (0 stops it). */
 int			auth_revoke_every(long ms);
 long		auth_revoke_interval(void);
@@ -161,6 +173,7 @@ typedef enum reg_kind
 	REG_IBR,
 	REG_DR,
 	REG_OPENCRVS,
+	REG_OPENCRVS_DEATH,			/* /opencrvs with reg_type ocrvs:registry_type:death */
 	REG_NKINDS
 } reg_kind;
 
@@ -170,8 +183,9 @@ typedef struct reg_view
 	const char *prefix;			/* "/crvs" ... */
 	const char *default_reg_type;
 	const char *record_type;
-	size_t		nrec;
-	struct json_object *root;	/* owns every record; read-only after load */
+	size_t		nrec,
+				cap;
+	struct json_object *root;	/* owns every record; changed only under the write lock */
 	struct json_object **rec;
 	char	  **text;			/* canonical JSON text of each record */
 	size_t	   *textlen;
@@ -186,6 +200,18 @@ typedef struct idx_list
 } idx_list;
 
 int			fixtures_load(const char *dir, char *err, size_t errlen);
+void		fixtures_free(void);
+/* Requests read records under the read lock; vital events change them under the write lock. */
+void		fixtures_read_lock(void);
+void		fixtures_write_lock(void);
+void		fixtures_unlock(void);
+/* (write lock) Replace record idx (-1: append) of v's data by rec (owned); its index or -1. */
+long		fixtures_apply(reg_view *v, long idx, struct json_object *rec, char *err, size_t errlen);
+/* (write lock) The civil registry records a death (OpenCRVS views and death register follow). */
+long		fixtures_mark_dead(reg_view *v, size_t idx, const char *date, const char *place,
+							   char *err, size_t errlen);
+/* The first record of v sharing an identifier with rec, or -1. */
+long		fixtures_find_same(reg_view *v, struct json_object *rec);
 reg_view   *fixtures_view(reg_kind k);
 reg_view   *fixtures_view_by_prefix(const char *path, const char **rest);
 /* Record indices whose identifier of that type (any case) has that value. */
@@ -249,6 +275,9 @@ query_status query_run(reg_view *v, const char *query_type, struct json_object *
 					   idx_list *out, char *msg, size_t msglen);
 /* Sort matches by a dotted path (asc/desc); unknown values last. */
 void		query_sort(reg_view *v, idx_list *l, struct json_object *sort);
+/* Does one record match a query (a subscription's filter)? */
+query_status query_match_one(reg_view *v, struct json_object *rec, const char *query_type,
+							 struct json_object *query, bool *match, char *msg, size_t msglen);
 /* A value at a dotted path, as text ("" when absent); for the DR verdict. */
 struct json_object *query_path(struct json_object *rec, const char *path);
 
@@ -304,7 +333,8 @@ typedef struct opts
 	bool		hdrrjct,
 				noheader,		/* no header member at all */
 				rcvd,			/* items status rcvd */
-				ignorepage;		/* page 1 whatever is asked, total_count 1000000 */
+				ignorepage,		/* page 1 whatever is asked, total_count 1000000 */
+				ocrvsheader;	/* the header OpenCRVS writes (request's ids, unswapped) */
 	char		rjct[64];
 	char		itemrjct[64];
 	/* binding attacks */
@@ -394,6 +424,10 @@ typedef struct env_out
 	const char *message_id;		/* NULL: a new uuid */
 	bool		corrupt;		/* sign something else (as badsig) */
 	bool		foreign;		/* sign as REG_FOREIGN_SENDER with a key nobody knows */
+	/* ocrvsheader: OpenCRVS's header, copied from the request's */
+	const char *echo_message_id;
+	const char *echo_sender;
+	const char *echo_receiver;
 } env_out;
 
 /* The scheme an answer of view v is signed with (jws for /opencrvs, unless sign=). */
@@ -434,7 +468,16 @@ typedef struct request
 	const opts *o;
 	reg_view   *view;
 	const struct timespec *started;	/* CLOCK_MONOTONIC, when the request came (admin waits) */
+	struct MHD_Connection *conn;
+	const char *subscription_code;	/* X-DCI-Subscription-Code header (the sink) */
+	const char *query_client_id;	/* ?client_id= and ?client_secret= (token endpoint) */
+	const char *query_client_secret;
 } request;
+
+/* A query string argument of the request (http_server.c), or NULL. */
+const char *request_arg(const request *rq, const char *name);
+/* GET url into body (libcurl, 5 s); -1 with err set. */
+int			http_get(const char *url, dbuf *body, char *err, size_t errlen);
 
 void		handle_registry(const request *rq, reply *r);
 /* A header-only rjct answer (no search_response). */
@@ -451,10 +494,13 @@ typedef struct search_out
 				cap;
 	long		n,				/* search_request items */
 				succ,
-				rjct;
+				rjct,
+				records;		/* reg_records in all items */
 	char		ts[21];
 } search_out;
 
+/* dup[i]: item i's reference_id appeared on an earlier item (malloc'd; NULL on OOM). */
+bool	   *duplicate_refs(struct json_object *items, size_t n);
 /* Answer every search_request item of env (-1: no search_request array). */
 int			search_run(const request *rq, struct json_object *env, search_out *so);
 void		search_out_free(search_out *so);
@@ -465,6 +511,8 @@ void		search_message(dbuf *m, const search_out *so, size_t from, size_t to,
 /* ---------------------------------------------------------------- admin.c */
 
 void		handle_admin(const request *rq, reply *r);
+/* The request body as a JSON object, or NULL with a 400 in r. */
+struct json_object *admin_body(const request *rq, reply *r);
 void		handle_jwks(const request *rq, reply *r);
 void		handle_token(const request *rq, reply *r);
 
@@ -503,6 +551,182 @@ void		senders_reset_windows(void);
 /* {"<sender>":{"requests","accepted","rejected","rate_limited","items","max_per_second",...}} */
 void		senders_json(dbuf *out);
 
+/* ------------------------------------------------------------- callback.c */
+
+typedef struct cb_config
+{
+	int			threads;		/* delivery threads */
+	int			retries;		/* attempts after the first */
+	int			backoff_ms;		/* before the first retry; doubles */
+	int			backoff_cap_ms;
+	int			timeout_ms;		/* one attempt */
+	const char *cafile;			/* https receivers */
+	bool		insecure;
+} cb_config;
+
+enum
+{
+	CB_PENDING,
+	CB_ACKED,					/* the receiver answered 2xx */
+	CB_FAILED					/* no 2xx after every retry */
+};
+
+typedef struct cb_job
+{
+	uint64_t	id;
+	char	   *url;
+	char	   *body;			/* freed once acked or failed */
+	size_t		len;
+	char		action[32];
+	char		message_id[40];
+	char	   *transaction_id;
+	char	   *correlation_id;
+	char	   *receiver;
+	char	   *subscription_code;
+	int			state;
+	int			attempts;
+	int			last_status;	/* HTTP status of the last attempt; 0: none */
+	char		last_error[160];
+	char		ack_status[16];	/* message.ack_status of the receiver's answer */
+	time_t		created_at,
+				done_at;
+	int64_t		due_ms;			/* CLOCK_MONOTONIC */
+	struct cb_job *next_due;
+} cb_job;
+
+/* What to deliver: a signed envelope (body) to url. */
+typedef struct cb_spec
+{
+	const char *url;
+	const char *body;
+	size_t		len;
+	const char *action;
+	const char *message_id;
+	const char *transaction_id;
+	const char *correlation_id;
+	const char *receiver;		/* the receiver's sender_id */
+	const char *subscription_code;	/* notify: also sent as X-DCI-Subscription-Code */
+} cb_spec;
+
+typedef struct cb_filter
+{
+	const char *transaction_id;
+	const char *correlation_id;
+	const char *action;
+	const char *subscription_code;
+	const char *receiver;
+} cb_filter;
+
+int			callbacks_start(const cb_config *c, char *err, size_t errlen);
+void		callbacks_stop(void);
+/* Queue a delivery, first attempt after delay_ms; its id (0: out of memory). */
+uint64_t	callback_enqueue(const cb_spec *s, int delay_ms);
+/* The deliveries matching f as JSON; true when at least want match and all are finished. */
+bool		callbacks_json(const cb_filter *f, long want, dbuf *out);
+/* Forget finished deliveries (/admin/reset-callbacks). */
+void		callbacks_forget(void);
+
+/* ---------------------------------------------------------------- async.c */
+
+/* Where a callback goes and what /admin/callbacks files it under. */
+typedef struct cb_target
+{
+	const char *url;
+	const char *transaction_id;
+	const char *correlation_id;
+	const char *receiver;		/* the receiver's sender_id */
+	const char *subscription_code;
+} cb_target;
+
+void		handle_async_search(const request *rq, struct json_object *env, reply *r);
+void		handle_subscribe(const request *rq, struct json_object *env, reply *r);
+void		handle_unsubscribe(const request *rq, struct json_object *env, reply *r);
+void		handle_txn_status(const request *rq, struct json_object *env, reply *r);
+/* Sign e + msg (a new message_id) and queue it to t after delay_ms (dup: twice); how many queued. */
+int			async_send(env_out *e, dbuf *msg, const cb_target *t, int delay_ms, bool dup);
+
+/* ----------------------------------------------------------------- subs.c */
+
+typedef struct sub_new
+{
+	const char *sender;
+	const char *sender_uri;
+	reg_kind	view;
+	const char *reg_type;
+	const char *reg_event_type;
+	const char *filter_type;
+	struct json_object *filter;
+	const char *notify_record_type;
+	const char *transaction_id;
+} sub_new;
+
+/* A subscription a vital event concerns (copies, freed by sub_matches_free). */
+typedef struct sub_match
+{
+	char		code[20];
+	char	   *sender;
+	char	   *sender_uri;
+	char	   *reg_type;
+} sub_match;
+
+enum
+{
+	SUB_REMOVED,
+	SUB_UNKNOWN,				/* no such code for this sender */
+	SUB_ALREADY					/* unsubscribed before */
+};
+
+/* Same event type, namespaces aside, any case ("death" is "spdci-common:RegistryEventType:Death"). */
+bool		event_type_is(const char *a, const char *b);
+/* A new active subscription; its code (SUB- and 12 hex digits) into code. */
+int			subs_add(const sub_new *n, char code[20]);
+/* SUB_REMOVED, SUB_UNKNOWN or SUB_ALREADY. */
+int			subs_remove(const char *sender, const char *code);
+/* Active subscriptions of view for that event whose filter lets rec through. */
+size_t		subs_matching(reg_kind view, const char *event_type, reg_view *v,
+						  struct json_object *rec, sub_match **out);
+void		sub_matches_free(sub_match *m, size_t n);
+void		subs_json(dbuf *out);
+void		subs_shutdown(void);
+
+/* --------------------------------------------------------------- events.c */
+
+/* POST /admin/event: record a vital event and notify the subscriptions it concerns. */
+void		admin_event(const request *rq, reply *r);
+
+/* ----------------------------------------------------------------- sink.c */
+
+/* POST /sink/...: a callback receiver for the registry's own tests; answers ACK. */
+void		handle_sink(const request *rq, reply *r);
+void		sink_json(reply *r);
+void		sink_forget(void);
+
+/* ------------------------------------------------------------------ txn.c */
+
+/* An async transaction: stored when ACKed, found by txn status. */
+typedef struct txn_info
+{
+	const char *sender;			/* the requester's sender_id */
+	const char *transaction_id;
+	const char *correlation_id;
+	char		txn_type[16];	/* on-search, on-subscribe, on-unsubscribe */
+	char		status[8];		/* the callback header's status; found: "pdng" before ready */
+	const char *message;		/* the message the callback carries */
+	const char *pending;		/* stored: the message until ready_ms (NULL: none) */
+	long		total,
+				completed;
+	int64_t		ready_ms;		/* txn_now_ms() when the callback is due */
+} txn_info;
+
+void		txn_init(void);
+void		txn_shutdown(void);
+int64_t		txn_now_ms(void);
+int			txn_store(const txn_info *t);
+/* A copy of sender's transaction with that transaction_id (or correlation_id); -1: none. */
+int			txn_find(const char *sender, bool by_correlation, const char *id, txn_info *out);
+void		txn_info_free(txn_info *t);
+void		txn_forget(void);
+
 /* ------------------------------------------------------------ blackhole.c */
 
 /* Listen on 127.0.0.1 (a free port) and never answer; the port goes to *port. */
@@ -523,6 +747,13 @@ typedef struct reg_stats
 	uint64_t	injected_headers;	/* requests that carried an X-Injected header */
 	uint64_t	revocations;	/* periodic revocations of every issued token */
 	uint64_t	blackhole_connections;	/* accepted by the blackhole listener */
+	uint64_t	callbacks_queued;	/* deliveries (cbdup: two) */
+	uint64_t	callbacks_sent;	/* attempts */
+	uint64_t	callbacks_retried;	/* attempts after the first */
+	uint64_t	callbacks_acked;
+	uint64_t	callbacks_failed;
+	uint64_t	async_requests;	/* async search, subscribe, unsubscribe accepted */
+	uint64_t	notifications;	/* notify deliveries queued by /admin/event */
 	uint64_t	status_counts[600];	/* non-admin answers by HTTP status */
 } reg_stats;
 

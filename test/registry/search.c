@@ -82,7 +82,7 @@ ref_cmp(const void *a, const void *b)
  * dup[i] = the reference_id of item i appeared on an earlier item.  Sorted
  * once, so a batch of n items costs O(n log n), not O(n^2).  NULL on OOM.
  */
-static bool *
+bool *
 duplicate_refs(struct json_object *items, size_t n)
 {
 	ref_pos    *v = malloc(sizeof(ref_pos) * (n ? n : 1));
@@ -200,6 +200,31 @@ item_matches(const request *rq, reg_view *v, struct json_object *sc, idx_list *h
 	return query_run(v, member_str(sc, "query_type"), member(sc, "query"), hits, why, whylen);
 }
 
+/* The kind of a reg_event_type, string or {"namespace","value"} (OpenCRVS's older form). */
+static const char *
+event_type_of(struct json_object *sc)
+{
+	struct json_object *e = member(sc, "reg_event_type");
+
+	if (json_object_is_type(e, json_type_object))
+		e = member(e, "value");
+	return json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
+}
+
+/* /opencrvs answers from its death register when asked for deaths. */
+static reg_view *
+item_view(const request *rq, struct json_object *sc)
+{
+	const char *rt = member_str(sc, "reg_type");
+	const char *ev = event_type_of(sc);
+
+	if (rq->view->kind != REG_OPENCRVS)
+		return rq->view;
+	if ((rt && strcasecmp(rt, "ocrvs:registry_type:death") == 0) || (ev && event_type_is(ev, "death")))
+		return fixtures_view(REG_OPENCRVS_DEATH);
+	return rq->view;
+}
+
 /*
  * One search_request item; returns 1 succ, 0 rjct, 2 neither (rcvd),
  * -1 left out (OpenCRVS no match).  *hostile: the first record of the
@@ -207,13 +232,13 @@ item_matches(const request *rq, reg_view *v, struct json_object *sc, idx_list *h
  */
 static int
 search_item(const request *rq, struct json_object *items, size_t i, const bool *dup,
-			const char *ts, dbuf *m, bool *hostile)
+			const char *ts, dbuf *m, bool *hostile, long *records)
 {
 	const opts *o = rq->o;
-	reg_view   *v = rq->view;
 	struct json_object *it = json_object_array_get_idx(items, i);
 	const char *ref = member_str(it, "reference_id");
 	struct json_object *sc = member(it, "search_criteria");
+	reg_view   *v = item_view(rq, sc);
 	struct json_object *pg = member(sc, "pagination");
 	const char *reg_type = member_str(sc, "reg_type");
 	const char *locale = member_str(it, "locale");
@@ -296,7 +321,7 @@ search_item(const request *rq, struct json_object *items, size_t i, const bool *
 		free(hits.idx);
 		return 2;
 	}
-	if (hits.n == 0 && v->kind == REG_OPENCRVS)
+	if (hits.n == 0 && (v->kind == REG_OPENCRVS || v->kind == REG_OPENCRVS_DEATH))
 	{
 		free(hits.idx);
 		return -1;				/* OpenCRVS leaves an unmatched item out */
@@ -356,6 +381,7 @@ search_item(const request *rq, struct json_object *items, size_t i, const bool *
 	dbuf_puts(m, ",\"status\":\"succ\",\"timestamp\":");
 	jw_string(m, ts);
 	dbuf_putc(m, '}');
+	*records += (long) (to - from);
 	free(hits.idx);
 	return 1;
 }
@@ -398,7 +424,7 @@ search_run(const request *rq, struct json_object *env, search_out *so)
 
 		if (so->nemitted == so->cap && out_grow(so) < 0)
 			break;
-		s = search_item(rq, items, i, dup, so->ts, &so->items, &hostile);
+		s = search_item(rq, items, i, dup, so->ts, &so->items, &hostile, &so->records);
 		if (s < 0)
 			continue;			/* left out */
 		so->end[so->nemitted] = so->items.len;
@@ -497,6 +523,14 @@ handle_search(const request *rq, struct json_object *env, reply *r)
 		e.total = so.n;
 		e.completed = so.succ;
 		e.receiver = answer_receiver(rq->o, sender);
+		if (rq->o->ocrvsheader)
+		{
+			/* OpenCRVS copies the request's header: message_id, sender_id, receiver_id */
+			e.echo_message_id = member_str(hdr, "message_id");
+			e.echo_sender = sender;
+			e.echo_receiver = member_str(hdr, "receiver_id");
+			e.total = so.records;
+		}
 		envelope_finish(&e, &m, r);
 	}
 	dbuf_free(&m);
@@ -716,7 +750,8 @@ handle_registry(const request *rq, reply *r)
 	const opts *o = rq->o;
 	enum
 	{
-		EP_SEARCH, EP_ENROLLED, EP_DISABLED
+		EP_SEARCH, EP_ENROLLED, EP_DISABLED, EP_ASYNC_SEARCH, EP_SUBSCRIBE, EP_UNSUBSCRIBE,
+		EP_TXN_STATUS
 	}			ep;
 	struct json_object *env;
 	struct json_tokener *tok;
@@ -730,6 +765,14 @@ handle_registry(const request *rq, reply *r)
 		ep = EP_ENROLLED;
 	else if (strcmp(rq->endpoint, "/registry/sync/disabled") == 0 && rq->view->kind == REG_DR)
 		ep = EP_DISABLED;
+	else if (strcmp(rq->endpoint, "/registry/search") == 0)
+		ep = EP_ASYNC_SEARCH;
+	else if (strcmp(rq->endpoint, "/registry/subscribe") == 0)
+		ep = EP_SUBSCRIBE;
+	else if (strcmp(rq->endpoint, "/registry/unsubscribe") == 0)
+		ep = EP_UNSUBSCRIBE;
+	else if (strcmp(rq->endpoint, "/registry/sync/txn/status") == 0)
+		ep = EP_TXN_STATUS;
 	else
 	{
 		reply_error(r, 404, "err.request.not_found", "no such registry endpoint");
@@ -814,10 +857,30 @@ handle_registry(const request *rq, reply *r)
 			return;
 		}
 	}
-	if (ep == EP_SEARCH)
-		handle_search(rq, env, r);
-	else
-		handle_yesno(rq, env, ep == EP_ENROLLED, r);
+	fixtures_read_lock();		/* vital events may change records meanwhile */
+	switch (ep)
+	{
+		case EP_SEARCH:
+			handle_search(rq, env, r);
+			break;
+		case EP_ENROLLED:
+		case EP_DISABLED:
+			handle_yesno(rq, env, ep == EP_ENROLLED, r);
+			break;
+		case EP_ASYNC_SEARCH:
+			handle_async_search(rq, env, r);
+			break;
+		case EP_SUBSCRIBE:
+			handle_subscribe(rq, env, r);
+			break;
+		case EP_UNSUBSCRIBE:
+			handle_unsubscribe(rq, env, r);
+			break;
+		case EP_TXN_STATUS:
+			handle_txn_status(rq, env, r);
+			break;
+	}
+	fixtures_unlock();
 	/* replay: this answer is kept, the one kept for the previous request goes out */
 	if (o->replay && r->status == 200 && r->stream == NULL)
 		replay_swap(o->key[0] ? o->key : rq->path, &r->body);
