@@ -312,7 +312,8 @@ admin_fetch_jwks(const request *rq, reply *r)
 			struct json_object *k = json_object_array_get_idx(list, i);
 
 			/* OpenCRVS-style: the keys are the sender's, whatever their kid says */
-			if (sender && json_object_is_type(k, json_type_object) && !json_object_object_get_ex(k, "sender", NULL))
+			if (sender && json_object_is_type(k, json_type_object) &&
+				!json_object_object_get_ex(k, "sender", NULL))
 				json_object_object_add(k, "sender", json_object_new_string(sender));
 			if (keys_from_jwk(k, &ks[i], err, sizeof(err)) < 0)
 				break;

@@ -213,6 +213,12 @@ opts_strip_faults(opts *o)
 }
 
 bool
+opts_replaces_answer(const opts *o)
+{
+	return o->status || o->html || o->htmlok || o->redirect || o->rate_body || o->reset;
+}
+
+bool
 opts_streamed(const opts *o)
 {
 	return o->nest > 0 || o->flat > 0 || o->numambig;

@@ -687,7 +687,8 @@ query_match_one(reg_view *v, struct json_object *rec, const char *query_type,
 
 		if (!json_object_is_type(t, json_type_string) || vs == NULL)
 		{
-			snprintf(msg, msglen, "an idtype-value filter is {\"type\": <identifier type>, \"value\": <value>}");
+			snprintf(msg, msglen,
+					 "an idtype-value filter is {\"type\": <identifier type>, \"value\": <value>}");
 			return Q_BAD_CRITERIA;
 		}
 		*match = eval(v, rec, json_object_get_string(t), OP_EQ, member(query, "value"));

@@ -374,6 +374,8 @@ typedef struct opts
 int			opts_parse(const char *list, size_t len, opts *o, char *err, size_t errlen);
 /* Keep only the options that are not faults (failfirst: the request is past N). */
 void		opts_strip_faults(opts *o);
+/* Will a fault answer instead of the handler (status=, html, redirect, ratebody, reset...)? */
+bool		opts_replaces_answer(const opts *o);
 /* Does the answer carry placeholders that only a streamed body can expand? */
 bool		opts_streamed(const opts *o);
 

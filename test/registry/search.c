@@ -291,7 +291,8 @@ search_item(const request *rq, struct json_object *items, size_t i, const bool *
 		/* an identifier value "RJCT-..." is rejected alone: one bad row in a good batch */
 		if (qv && strncmp(qv, "RJCT-", 5) == 0)
 		{
-			item_rjct(m, o, ref, ts, "rjct.search_criteria.invalid", "identifier rejected by the test registry (RJCT- value)");
+			item_rjct(m, o, ref, ts, "rjct.search_criteria.invalid",
+					  "identifier rejected by the test registry (RJCT- value)");
 			return 0;
 		}
 		/* idtypes=: a registry with a closed list of identifier types (OpenCRVS) */
@@ -856,6 +857,14 @@ handle_registry(const request *rq, reply *r)
 			json_object_put(env);
 			return;
 		}
+	}
+	if (opts_replaces_answer(o) &&
+		(ep == EP_ASYNC_SEARCH || ep == EP_SUBSCRIBE || ep == EP_UNSUBSCRIBE))
+	{
+		/* the client gets no ACK (503, reset, ...): nothing is stored, no callback follows */
+		reply_error(r, 500, "err.service.unavailable", "replaced by a fault");
+		json_object_put(env);
+		return;
 	}
 	fixtures_read_lock();		/* vital events may change records meanwhile */
 	switch (ep)

@@ -62,7 +62,8 @@ handle_sink(const request *rq, reply *r)
 	count++;
 	pthread_mutex_unlock(&lock);
 	/* the ack echoes the callback's correlation_id when it has one */
-	if (json_object_object_get_ex(env, "message", &msg) && json_object_object_get_ex(msg, "correlation_id", &corr) &&
+	if (json_object_object_get_ex(env, "message", &msg) &&
+		json_object_object_get_ex(msg, "correlation_id", &corr) &&
 		json_object_is_type(corr, json_type_string))
 		snprintf(id, sizeof(id), "%s", json_object_get_string(corr));
 	else

@@ -709,6 +709,20 @@ test_async(void)
 	check(a.status == 401, "async search checks the token");
 	answer_free(&a);
 
+	/* a 503 (failfirst) on an async search: not taken, no callback; the retry is */
+	snprintf(uri, sizeof(uri), "%s/sink/ff", base);
+	b = search_body(uri, "TA8", "UIN", "1000000042", NULL);
+	a = post("/opt/nosig,noauth,failfirst=1,key=feat-async-ff,status=503/crvs/registry/search", b);
+	c = post("/opt/nosig,noauth,failfirst=1,key=feat-async-ff,status=503/crvs/registry/search", b);
+	free(b);
+	check(a.status == 503 && c.status == 202, "async search: 503 then ACK");
+	answer_free(&a);
+	answer_free(&c);
+	usleep(300000);
+	c = callbacks("transaction_id=TA8", 1);
+	check(int_at(c.json, "matched") == 1, "a 503'd async search sends no callback (one in all)");
+	answer_free(&c);
+
 	/* cbunknown, cbbadsig */
 	snprintf(uri, sizeof(uri), "%s/sink/foreign", base);
 	b = search_body(uri, "TA7", "UIN", "1000000042", NULL);
