@@ -3,7 +3,8 @@
  *
  * For every input that parses: the canonical text must be pure ASCII (the
  * emitter escapes as ensure_ascii does), canonicalizing it again must give
- * the same bytes (idempotence), and the envelope emitter must cope with the
+ * the same bytes (idempotence: a number with no canonical form, such as
+ * 1e400, is refused by the parser), and the envelope emitter must cope with the
  * tree as header and message, normalized or not.  Anything else abort()s.
  *
  * Built with -DFUZZ_STANDALONE it is an ordinary program that runs the
@@ -59,11 +60,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fail("canonical text is not printable ASCII", &first, NULL);
 	}
 	if (cj_canonicalize(first.data, first.len, &second, err, sizeof(err)) != 0)
-	{
-		/* overflowing literals come out as Infinity, as Python writes them, which is no JSON */
-		if (strstr(first.data, "Infinity") == NULL)
-			fail(err, &first, NULL);
-	}
+		fail(err, &first, NULL);
 	else if (second.len != first.len || memcmp(first.data, second.data, first.len) != 0)
 		fail("canonical text is not a fixed point", &first, &second);
 	if (cj_canonical_envelope(n, n, 0, &env) != 0)
