@@ -22,6 +22,7 @@
  */
 #include "canonjson.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -1165,6 +1166,68 @@ int
 cj_is_integer(const cj_node *n)
 {
 	return n != NULL && ntype(n) == CJ_NUMBER && (n->meta & F_INT) != 0;
+}
+
+static inline int
+is_blank_char(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Integer of decimal text, blanks around allowed: 1 ok, -1 not one or beyond a long. */
+static int
+text_long(const char *s, long *out)
+{
+	char	   *end;
+	long		v;
+
+	while (is_blank_char(*s))
+		s++;
+	if (!(*s >= '0' && *s <= '9') && !((*s == '-' || *s == '+') && s[1] >= '0' && s[1] <= '9'))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	while (is_blank_char(*end))
+		end++;
+	if (*end != '\0')
+		return -1;
+	*out = v;
+	return 1;
+}
+
+int
+cj_long(const cj_node *n, long *out)
+{
+	const char *s;
+	double		d;
+
+	switch (cj_typeof(n))
+	{
+		case CJ_NULL:
+			return 0;
+		case CJ_NUMBER:
+			s = nptr(n);
+			if (n->meta & F_INT)
+				return text_long(s, out);
+			d = strtod(s, NULL);
+			/* the range test also rejects NaN */
+			if (!(d >= -9.0e18 && d <= 9.0e18) || (double) (long) d != d)
+				return -1;
+			*out = (long) d;
+			return 1;
+		case CJ_STRING:
+			if (n->meta & F_NUL)
+				return -1;
+			for (s = nptr(n); is_blank_char(*s); s++)
+				;
+			if (*s == '\0')
+				return 0;
+			return text_long(s, out);
+		default:
+			return -1;
+	}
 }
 
 size_t

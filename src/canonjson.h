@@ -117,6 +117,13 @@ const char *cj_number(const cj_node *n, size_t *len);
 /* 1 when n is a number written as an integer (its text is then the exact integer). */
 int			cj_is_integer(const cj_node *n);
 
+/*
+ * Lenient integer of a number (3, 3.0) or of a numeric string (" 3 ", "-2"):
+ * 1 and *out set; 0 for NULL, null and a blank string; -1 for anything else,
+ * including 3.5, "3x", and any value beyond a long (refused, never clamped).
+ */
+int			cj_long(const cj_node *n, long *out);
+
 /* Arrays: length (0 for anything else) and item i (NULL when out of range). */
 size_t		cj_array_len(const cj_node *n);
 const cj_node *cj_array_get(const cj_node *n, size_t i);
