@@ -689,6 +689,18 @@ test_sig_fields(void)
 	dbuf_printf(&f, "created=\"%ld\", expires=\"%ld\", headers=\"(created)  (expires) digest\", signature=\"%s\", extra=\"x\"",
 				c, e, sig);
 	CHECK(VERIFY(f.data, c) == DCI_SIG_OK, "no algorithm, spaced headers, unknown member: %s", err);
+	/* both namespaces in use: OpenSPP's "dci" and the standard's example "spdci"; no other */
+	{
+		static const char *const ns[] = {"namespace=\"dci\", ", "namespace=\"spdci\", ", "namespace=SPDCI,",
+		"namespace=\"other\", ", "namespace=\"\", ", "namespace=\"dci\", namespace=\"dci\", "};
+
+		for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
+		{
+			dbuf_reset(&f);
+			dbuf_printf(&f, "%skidId=\"k\", created=\"%ld\", expires=\"%ld\", signature=\"%s\"", ns[i], c, e, sig);
+			CHECK(VERIFY(f.data, c) == (i < 3 ? DCI_SIG_OK : DCI_SIG_MALFORMED), "namespace %zu: %s", i, f.data);
+		}
+	}
 	/* a signature over other times does not verify */
 	dbuf_reset(&f);
 	dbuf_printf(&f, "created=\"%ld\", expires=\"%ld\", signature=\"%s\"", c, e + 1, sig);
