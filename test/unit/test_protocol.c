@@ -25,7 +25,17 @@
 #define UNIT_MAIN
 #include "unit.h"
 
-/* tree tests live in test_json.c, records tests in test_records.c */
+/* tree tests live in test_json.c, records tests in test_records.c, the rest in test_envelope.c */
+void		test_envelope_builders(void);
+void		test_envelope_binding(void);
+void		test_envelope_verify_parsed(void);
+void		test_callbacks(void);
+void		test_callback_refusals(void);
+void		test_acks(void);
+void		test_token_reply(void);
+void		test_retry_hint(void);
+void		test_sanitize(void);
+int			unit_emit_samples(const char *dir);
 void		test_json_result_codes(void);
 void		test_json_budget(void);
 void		test_json_numbers(void);
@@ -1227,6 +1237,15 @@ static const unit_test tests[] = {
 	UNIT_TEST(test_envelope_build),
 	UNIT_TEST(test_response_parse),
 	UNIT_TEST(test_response_verify),
+	UNIT_TEST(test_envelope_builders),
+	UNIT_TEST(test_envelope_binding),
+	UNIT_TEST(test_envelope_verify_parsed),
+	UNIT_TEST(test_callbacks),
+	UNIT_TEST(test_callback_refusals),
+	UNIT_TEST(test_acks),
+	UNIT_TEST(test_token_reply),
+	UNIT_TEST(test_retry_hint),
+	UNIT_TEST(test_sanitize),
 	UNIT_TEST(test_records_dates),
 	UNIT_TEST(test_records_helpers),
 	UNIT_TEST(test_records_birth_spdci),
@@ -1246,8 +1265,50 @@ static const unit_test tests[] = {
 	UNIT_TEST(test_records_has_identifier),
 };
 
+/* --canonicalize: the canonical form of stdin on stdout (for test/unit/canon-vs-python). */
+static int
+canonicalize_stdin(void)
+{
+	dbuf		in,
+				out;
+	char		buf[65536];
+	char		err[256];
+	size_t		n;
+	cj_limits	lim = {100000000, 0};
+	cj_node    *t;
+
+	dbuf_init(&in);
+	dbuf_init(&out);
+	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0)
+		dbuf_append(&in, buf, n);
+	t = cj_parse_ex(in.data ? in.data : "", in.len, &lim, NULL, err, sizeof(err));
+	if (t == NULL || cj_canonical(t, &out) != 0)
+	{
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	fwrite(out.data, 1, out.len, stdout);
+	cj_free(t);
+	dbuf_free(&in);
+	dbuf_free(&out);
+	return 0;
+}
+
+/*
+ * test_protocol [vectors-dir [test...]]     run the unit tests
+ * test_protocol --emit-samples DIR [vectors-dir]   write the envelopes test/schema/validate checks
+ * test_protocol --canonicalize               canonical JSON of stdin
+ */
 int
 main(int argc, char **argv)
 {
+	if (argc >= 3 && strcmp(argv[1], "--emit-samples") == 0)
+	{
+		if (argc >= 4)
+			unit_vectors_dir = argv[3];
+		return unit_emit_samples(argv[2]);
+	}
+	if (argc >= 2 && strcmp(argv[1], "--canonicalize") == 0)
+		return canonicalize_stdin();
 	return unit_main(tests, sizeof(tests) / sizeof(tests[0]), argc, argv);
 }
