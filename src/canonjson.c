@@ -34,7 +34,7 @@
 #define CJ_MAX_INT_DIGITS	4300
 
 /* Room for a non-integer's canonical text ("-2.2250738585072014e-308") and its NUL. */
-#define CJ_NUM_TEXT			32
+#define CJ_NUM_TEXT			25
 
 /* node->meta: type in bits 0-2, flags in bits 3-5, length above. */
 #define M_TYPE		0x07u
@@ -494,7 +494,7 @@ parse_string(parser *ps, cj_node *node)
 	return 0;
 }
 
-static int	canon_float(const char *s, size_t len, char *out, size_t *outlen);
+static int	canon_float(const char *s, size_t len, int fast_only, char *out, size_t *outlen);
 
 /* A number token; the build pass stores its canonical text. */
 static int
@@ -506,6 +506,7 @@ parse_number(parser *ps, cj_node *node)
 	size_t		len;
 	char	   *dst;
 	size_t		tl;
+	int			rc;
 
 	if (*ps->p == '-')
 		ps->p++;
@@ -561,26 +562,43 @@ parse_number(parser *ps, cj_node *node)
 	len = ps->p - s;
 	if (!ps->build)
 	{
-		ps->text += is_int ? len + 1 : CJ_NUM_TEXT;
+		char		tmp[CJ_NUM_TEXT];
+
+		/* the exact room when the fast path knows it; the most a double takes otherwise */
+		if (is_int)
+			ps->text += len + 1;
+		else if (canon_float((const char *) s, len, 1, tmp, &tl) == 0)
+			ps->text += tl + 1;
+		else
+			ps->text += CJ_NUM_TEXT;
 		return 0;
 	}
 	dst = ps->tnext;
-	if ((size_t) (ps->tend - dst) < (is_int ? len + 1 : CJ_NUM_TEXT))
-		return internal(ps);
 	if (is_int)
 	{
+		if ((size_t) (ps->tend - dst) < len + 1)
+			return internal(ps);
 		/* Python's int("-0") is 0; JSON allows no other redundant forms */
-		if (len == 2 && s[0] == '-' && s[1] == '0')
-			tl = 1, dst[0] = '0';
-		else
-			memcpy(dst, s, tl = len);
+		tl = (len == 2 && s[0] == '-' && s[1] == '0') ? 1 : len;
+		memcpy(dst, tl == 1 && len == 2 ? "0" : (const char *) s, tl);
 	}
-	else if (canon_float((const char *) s, len, dst, &tl) != 0)
+	else
 	{
-		ps->p = s;
-		perr(ps, CJ_ERR_NUMBER, "number %.*s is beyond the range of a double",
-			 (int) (len > 40 ? 40 : len), (const char *) s);
-		return -1;
+		char		tmp[CJ_NUM_TEXT];
+
+		if ((rc = canon_float((const char *) s, len, 0, tmp, &tl)) != 0)
+		{
+			ps->p = s;
+			if (rc == -2)
+				perr(ps, CJ_ERR_NOMEM, "out of memory");
+			else
+				perr(ps, CJ_ERR_NUMBER, "number %.*s is beyond the range of a double",
+					 (int) (len > 40 ? 40 : len), (const char *) s);
+			return -1;
+		}
+		if ((size_t) (ps->tend - dst) < tl + 1)
+			return internal(ps);
+		memcpy(dst, tmp, tl);
 	}
 	dst[tl] = '\0';
 	node->meta = CJ_NUMBER | (is_int ? F_INT : 0) | ((uint32_t) tl << LEN_SHIFT);
@@ -796,8 +814,21 @@ close_container(parser *ps, frame *f)
 	}
 	if (f->n != f->cap)
 		return internal(ps);
+	if (f->is_object)
+	{
+		if (mark_shadowed(ps, f->block, f->n) != 0)
+			return -1;
+		/* what a later duplicate hides is not data: only live members count */
+		if (f->flags)
+		{
+			f->flags = 0;
+			for (uint32_t i = 0; i < f->n; i++)
+				if (!(f->block[2 * i].meta & F_SHADOWED))
+					f->flags |= (f->block[2 * i].meta | f->block[2 * i + 1].meta) & F_NUL;
+		}
+	}
 	f->node->meta |= f->flags;
-	return f->is_object ? mark_shadowed(ps, f->block, f->n) : 0;
+	return 0;
 }
 
 /*
@@ -1514,7 +1545,8 @@ repr_double(double x, char *out, size_t *outlen)
 
 /*
  * Canonical text of a JSON number literal that is not an integer: Python's
- * repr(float(s)).  0 ok, -1 when it overflows the double.
+ * repr(float(s)).  0 ok, -1 when it overflows the double, -2 out of memory;
+ * with fast_only, 1 when only the slow path could tell.
  *
  * The literal's significant digits d1..dn are found first, with the decimal
  * exponent e of d1.  When n <= 15 and the value lies well inside the normal
@@ -1524,7 +1556,7 @@ repr_double(double x, char *out, size_t *outlen)
  * can.  Anything else goes through strtod and the shortest round trip.
  */
 static int
-canon_float(const char *s, size_t len, char *out, size_t *outlen)
+canon_float(const char *s, size_t len, int fast_only, char *out, size_t *outlen)
 {
 	const char *p = s;
 	const char *end = s + len;
@@ -1603,6 +1635,8 @@ canon_float(const char *s, size_t len, char *out, size_t *outlen)
 		*outlen = format_repr(neg, digits, (int) nd, (int) e, out);
 		return 0;
 	}
+	if (fast_only)
+		return 1;
 	{
 		/* strtod of "<digits>e<exp>": exact for any length, no locale radix */
 		char		small[96];
@@ -1614,7 +1648,7 @@ canon_float(const char *s, size_t len, char *out, size_t *outlen)
 		int			rc;
 
 		if (need > sizeof(small) && (buf = malloc(need)) == NULL)
-			return -1;
+			return -2;
 		if (neg)
 			buf[k++] = '-';
 		for (q = p; i <= last; q++)

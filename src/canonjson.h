@@ -105,7 +105,11 @@ size_t		cj_memory(const cj_node *root);
 
 /* Type of n; CJ_NULL for a NULL pointer (an absent member). */
 cj_type		cj_typeof(const cj_node *n);
-/* 1 when n or anything under it (values and keys) holds U+0000. */
+/*
+ * 1 when n or anything under it (values and keys) holds U+0000; a member
+ * shadowed by a later duplicate key does not count (it is no data: Python,
+ * the emitters and cj_get all drop it).
+ */
 int			cj_has_nul(const cj_node *n);
 
 /* String value: NUL-terminated UTF-8; NULL when n is no string.  May hold NULs: see cj_str. */

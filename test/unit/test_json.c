@@ -470,6 +470,15 @@ test_json_nul(void)
 		  "compact text escapes it: %s", out.data);
 	dbuf_free(&out);
 	cj_free(n);
+	/* what a later duplicate hides does not count */
+	{
+		const char *dup = "[{\"k\":\"\\u0000\",\"k\":1},{\"k\":1,\"k\":\"\\u0000\"}]";
+
+		n = cj_parse(dup, strlen(dup), err, sizeof(err));
+	}
+	CHECK(n && !cj_has_nul(cj_array_get(n, 0)) && cj_has_nul(cj_array_get(n, 1)) && cj_has_nul(n),
+		  "shadowed NUL: %s", err);
+	cj_free(n);
 	/* a key with a NUL flags its object */
 	n = cj_parse("[{\"\\u0000\":1},{}]", 17, err, sizeof(err));
 	CHECK(n && cj_has_nul(n) && cj_has_nul(cj_array_get(n, 0)) && !cj_has_nul(cj_array_get(n, 1)), "NUL in a key");
