@@ -847,6 +847,12 @@ verify_ed25519(const cj_node *root, const char *field, const dci_key *pub,
 	dbuf		canon;
 
 	dbuf_init(&canon);
+	/* about the size of the text the tree came from: no regrowth while emitting */
+	if (dbuf_reserve(&canon, cj_memory(root)) != 0)
+	{
+		SETERR("out of memory while canonicalizing the response");
+		return DCI_SIG_ERROR;
+	}
 	for (int normalize = 0; normalize <= 1; normalize++)
 	{
 		dbuf_reset(&canon);
