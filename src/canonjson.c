@@ -579,8 +579,16 @@ parse_number(parser *ps, cj_node *node)
 		if ((size_t) (ps->tend - dst) < len + 1)
 			return internal(ps);
 		/* Python's int("-0") is 0; JSON allows no other redundant forms */
-		tl = (len == 2 && s[0] == '-' && s[1] == '0') ? 1 : len;
-		memcpy(dst, tl == 1 && len == 2 ? "0" : (const char *) s, tl);
+		if (len == 2 && s[0] == '-' && s[1] == '0')
+		{
+			dst[0] = '0';
+			tl = 1;
+		}
+		else
+		{
+			memcpy(dst, s, len);
+			tl = len;
+		}
 	}
 	else
 	{

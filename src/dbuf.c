@@ -136,10 +136,22 @@ utf8_len(const unsigned char *p, const unsigned char *end)
 	return need;
 }
 
+/* "\\xHH" of a byte or a C1 control into esc; its length. */
+static size_t
+put_hex_escape(char *esc, unsigned long v)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	esc[0] = '\\';
+	esc[1] = 'x';
+	esc[2] = hex[(v >> 4) & 15];
+	esc[3] = hex[v & 15];
+	return 4;
+}
+
 int
 dbuf_put_sanitized(dbuf *b, const char *s, size_t len, size_t max)
 {
-	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *) s;
 	const unsigned char *end = p + (s ? len : 0);
 	size_t		used = 0;
@@ -162,8 +174,8 @@ dbuf_put_sanitized(dbuf *b, const char *s, size_t len, size_t max)
 		if (n == 0)
 		{
 			/* a byte that is no UTF-8 */
-			esc[0] = '\\', esc[1] = 'x', esc[2] = hex[p[0] >> 4], esc[3] = hex[p[0] & 15];
-			elen = 4;
+			cp = p[0];
+			elen = put_hex_escape(esc, cp);
 			n = 1;
 		}
 		else if (cp == '\n' || cp == '\r' || cp == '\t' || cp == '\\')
@@ -173,10 +185,7 @@ dbuf_put_sanitized(dbuf *b, const char *s, size_t len, size_t max)
 			elen = 2;
 		}
 		else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))
-		{
-			esc[0] = '\\', esc[1] = 'x', esc[2] = hex[(cp >> 4) & 15], esc[3] = hex[cp & 15];
-			elen = 4;
-		}
+			elen = put_hex_escape(esc, cp);
 		else if (cp == 0x2028 || cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) ||
 				 (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f || cp == 0x061c)
 		{
