@@ -35,7 +35,7 @@ dci_is_b64token(const char *s, size_t len)
 /*
  * Seconds from a number or a numeric string (no NUL, blanks around
  * allowed), rounded down or up, at most max: 1 ok, 0 absent or null, -1 not
- * a number of seconds (negative, "soon", NaN, hex...).
+ * a number of seconds (negative, "soon", NaN, hex..., or beyond a long).
  */
 static int
 read_seconds(const cj_node *v, int round_up, long max, long *out)
@@ -67,6 +67,9 @@ read_seconds(const cj_node *v, int round_up, long max, long *out)
 	if (end == s || *end != '\0' || !(d >= 0))
 		return -1;
 	d = round_up ? ceil(d) : floor(d);
+	/* beyond a long is refused, never clamped; within it, our own bound applies */
+	if (d >= 9.2e18)
+		return -1;
 	*out = d > (double) max ? max : (long) d;
 	return 1;
 }

@@ -12,7 +12,10 @@
 
 /* Longest access_token accepted (a JWT with many claims fits). */
 #define DCI_TOKEN_MAX_LEN		16384
-/* expires_in beyond this (seconds) is read as this: refreshing early is harmless. */
+/*
+ * expires_in beyond this (seconds) is read as this: refreshing early is
+ * harmless.  A value beyond a long is refused, not clamped.
+ */
 #define DCI_TOKEN_MAX_LIFETIME	86400
 
 /* Answers of dci_token_parse. */
@@ -35,7 +38,7 @@ typedef struct dci_token_reply
  * string of RFC 6750 b64token characters (letters, digits, "-._~+/", then
  * "=" padding), so no CR, LF, space or other byte can reach the
  * Authorization header; token_type, when sent, is "Bearer" (any case);
- * expires_in is a number or a numeric string, not negative.
+ * expires_in is a number or a numeric string, not negative, within a long.
  * DCI_TOKEN_REFUSED: the body carries "error" (a string).  DCI_TOKEN_INVALID
  * otherwise.  *out is always safe to clear.
  */
@@ -52,7 +55,8 @@ int			dci_is_b64token(const char *s, size_t len);
 /* What a 429 / 503 body says about when to come back. */
 typedef struct dci_retry_hint
 {
-	long		seconds;		/* retry_after, rounded up, at most DCI_RETRY_MAX_SECONDS; -1 none */
+	long		seconds;		/* retry_after, rounded up, at most DCI_RETRY_MAX_SECONDS; -1 none
+								 * (or negative, unreadable, beyond a long) */
 	int			per_day;		/* 1 when the quota that ran out is a daily one */
 	char		code[64];		/* error_code or error, as sent (sanitize before showing); "" none */
 } dci_retry_hint;

@@ -893,7 +893,8 @@ test_token_reply(void)
 		{"{\"access_token\":\"t\"}", DCI_TOKEN_OK, "t", -1},
 		{"{\"access_token\":\"t\",\"expires_in\":null}", DCI_TOKEN_OK, "t", -1},
 		{"{\"access_token\":\"t\",\"expires_in\":1e15}", DCI_TOKEN_OK, "t", DCI_TOKEN_MAX_LIFETIME},
-		{"{\"access_token\":\"t\",\"expires_in\":18446744073709551617}", DCI_TOKEN_OK, "t", DCI_TOKEN_MAX_LIFETIME},
+		{"{\"access_token\":\"t\",\"expires_in\":18446744073709551617}", DCI_TOKEN_INVALID, NULL, -1},
+		{"{\"access_token\":\"t\",\"expires_in\":\"9223372036854775808\"}", DCI_TOKEN_INVALID, NULL, -1},
 		{"{\"access_token\":\"t\",\"expires_in\":0}", DCI_TOKEN_OK, "t", 0},
 		/* header injection and friends */
 		{"{\"access_token\":\"t\\r\\nX-Evil: 1\"}", DCI_TOKEN_INVALID, NULL, -1},
@@ -976,6 +977,7 @@ test_retry_hint(void)
 		{"{\"retry_after\":\"7\"}", 1, 7, 0, ""},
 		{"{\"retry_after\":1.2}", 1, 2, 0, ""},
 		{"{\"retry_after\":1e12}", 1, DCI_RETRY_MAX_SECONDS, 0, ""},
+		{"{\"retry_after\":18446744073709551617}", 0, -1, 0, ""},
 		{"{\"retry_after\":-3,\"error\":\"busy\"}", 1, -1, 0, "busy"},
 		{"{\"retry_after\":\"later\"}", 0, -1, 0, ""},
 		{"{\"detail\":\"Too Many Requests\"}", 0, -1, 0, ""},
