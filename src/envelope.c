@@ -427,24 +427,38 @@ end_envelope(dbuf *env, const char *tail, const dci_header *h, const dci_signer 
 	return rc;
 }
 
-/* {"search_request":[...],"transaction_id":T} */
-int
-dci_build_search(const dci_header *h, const char *transaction_id,
-				 const dci_search_item *items, int nitems,
-				 const dci_signer *signer, dbuf *body,
-				 char *err, size_t errlen)
+/* Writes item i of an item array (search_request, subscribe_request). */
+typedef int (*item_writer) (dbuf *b, const void *items, int i, long now, char *err, size_t errlen);
+
+static int
+search_item_at(dbuf *b, const void *items, int i, long now, char *err, size_t errlen)
+{
+	return write_search_item(b, &((const dci_search_item *) items)[i], now, err, errlen);
+}
+
+static int
+subscribe_item_at(dbuf *b, const void *items, int i, long now, char *err, size_t errlen)
+{
+	return write_subscribe_item(b, &((const dci_subscribe_item *) items)[i], now, err, errlen);
+}
+
+/* {"<list>":[items...],"transaction_id":T}, signed: the shape of search and subscribe. */
+static int
+build_item_list(const dci_header *h, const char *list, const char *transaction_id,
+				const void *items, int nitems, item_writer write_item,
+				const dci_signer *signer, dbuf *body, char *err, size_t errlen)
 {
 	dbuf		env;
 
 	if (begin_envelope(&env, h, err, errlen) != 0)
 		goto fail;
-	if (dbuf_puts(&env, "{\"search_request\":[") != 0)
+	if (dbuf_printf(&env, "{\"%s\":[", list) != 0)
 		goto oom;
 	for (int i = 0; i < nitems; i++)
 	{
 		if (i > 0 && dbuf_putc(&env, ',') != 0)
 			goto oom;
-		if (write_search_item(&env, &items[i], h->message_ts, err, errlen) != 0)
+		if (write_item(&env, items, i, h->message_ts, err, errlen) != 0)
 			goto fail;
 	}
 	if (dbuf_putc(&env, ']') != 0 || put_member(&env, 1, "transaction_id", transaction_id) != 0)
@@ -455,6 +469,16 @@ oom:
 fail:
 	dbuf_free(&env);
 	return -1;
+}
+
+int
+dci_build_search(const dci_header *h, const char *transaction_id,
+				 const dci_search_item *items, int nitems,
+				 const dci_signer *signer, dbuf *body,
+				 char *err, size_t errlen)
+{
+	return build_item_list(h, "search_request", transaction_id, items, nitems, search_item_at,
+						   signer, body, err, errlen);
 }
 
 int
@@ -472,34 +496,14 @@ dci_build_search_async(const dci_header *h, const char *transaction_id,
 	return dci_build_search(h, transaction_id, items, nitems, signer, body, err, errlen);
 }
 
-/* {"subscribe_request":[...],"transaction_id":T} */
 int
 dci_build_subscribe(const dci_header *h, const char *transaction_id,
 					const dci_subscribe_item *items, int nitems,
 					const dci_signer *signer, dbuf *body,
 					char *err, size_t errlen)
 {
-	dbuf		env;
-
-	if (begin_envelope(&env, h, err, errlen) != 0)
-		goto fail;
-	if (dbuf_puts(&env, "{\"subscribe_request\":[") != 0)
-		goto oom;
-	for (int i = 0; i < nitems; i++)
-	{
-		if (i > 0 && dbuf_putc(&env, ',') != 0)
-			goto oom;
-		if (write_subscribe_item(&env, &items[i], h->message_ts, err, errlen) != 0)
-			goto fail;
-	}
-	if (dbuf_putc(&env, ']') != 0 || put_member(&env, 1, "transaction_id", transaction_id) != 0)
-		goto oom;
-	return end_envelope(&env, "}", h, signer, body, err, errlen);
-oom:
-	SETERR("out of memory");
-fail:
-	dbuf_free(&env);
-	return -1;
+	return build_item_list(h, "subscribe_request", transaction_id, items, nitems, subscribe_item_at,
+						   signer, body, err, errlen);
 }
 
 /* {"subscription_codes":[...],"timestamp":TS,"transaction_id":T}: the spellings the schema's typos miss */

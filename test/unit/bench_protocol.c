@@ -33,6 +33,25 @@ now_s(void)
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
+/* A fresh Ed25519 key pair (the registry's, for the benchmark). */
+static void
+key_pair(dci_key **priv, dci_key **pub)
+{
+	char	   *priv_pem,
+			   *pub_pem;
+	char		err[256];
+
+	if (dci_key_generate(DCI_ALG_ED25519, &priv_pem, &pub_pem, err, sizeof(err)) != 0 ||
+		(*priv = dci_key_load_private(priv_pem, err, sizeof(err))) == NULL ||
+		(*pub = dci_key_load_public(pub_pem, err, sizeof(err))) == NULL)
+	{
+		fprintf(stderr, "bench: %s\n", err);
+		exit(1);
+	}
+	free(priv_pem);
+	free(pub_pem);
+}
+
 /* {"signature":S,"header":H,"message":M} signed by key over the canonical envelope text env. */
 static void
 sign_answer(dci_key *key, const dbuf *env, long now, dbuf *body)
@@ -85,8 +104,6 @@ hundred_items(dbuf *t)
 static int
 bench_time(int iters)
 {
-	char	   *priv_pem,
-			   *pub_pem;
 	char		err[256];
 	dci_key    *priv,
 			   *pub;
@@ -98,9 +115,7 @@ bench_time(int iters)
 				tm = 0;
 	long		found = 0;
 
-	dci_key_generate(DCI_ALG_ED25519, &priv_pem, &pub_pem, err, sizeof(err));
-	priv = dci_key_load_private(priv_pem, err, sizeof(err));
-	pub = dci_key_load_public(pub_pem, err, sizeof(err));
+	key_pair(&priv, &pub);
 	dbuf_init(&env);
 	dbuf_init(&body);
 	hundred_items(&env);
@@ -154,8 +169,6 @@ bench_time(int iters)
 	dbuf_free(&body);
 	dci_key_free(priv);
 	dci_key_free(pub);
-	free(priv_pem);
-	free(pub_pem);
 	return 0;
 }
 
@@ -178,8 +191,6 @@ status_kb(const char *field)
 static int
 bench_memory(int mb)
 {
-	char	   *priv_pem,
-			   *pub_pem;
 	char		err[256];
 	dci_key    *priv,
 			   *pub;
@@ -190,9 +201,7 @@ bench_memory(int mb)
 	pid_t		pid;
 	int			st;
 
-	dci_key_generate(DCI_ALG_ED25519, &priv_pem, &pub_pem, err, sizeof(err));
-	priv = dci_key_load_private(priv_pem, err, sizeof(err));
-	pub = dci_key_load_public(pub_pem, err, sizeof(err));
+	key_pair(&priv, &pub);
 	dbuf_init(&env);
 	dbuf_init(&body);
 	dbuf_puts(&env, "{\"header\":{\"status\":\"succ\"},\"message\":{\"x\":[");
@@ -228,8 +237,6 @@ bench_memory(int mb)
 	dbuf_free(&body);
 	dci_key_free(priv);
 	dci_key_free(pub);
-	free(priv_pem);
-	free(pub_pem);
 	return 0;
 }
 

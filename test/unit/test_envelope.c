@@ -18,17 +18,6 @@
 #include "sign.h"
 #include "unit.h"
 
-void		test_envelope_builders(void);
-void		test_envelope_binding(void);
-void		test_envelope_verify_parsed(void);
-void		test_callbacks(void);
-void		test_callback_refusals(void);
-void		test_acks(void);
-void		test_token_reply(void);
-void		test_retry_hint(void);
-void		test_sanitize(void);
-int			unit_emit_samples(const char *dir);
-
 /* 2025-01-01T00:00:00Z */
 #define T0 1735689600L
 #define KID "spmis.example.org|key-1|ed25519"

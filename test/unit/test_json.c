@@ -12,15 +12,6 @@
 #include "canonjson.h"
 #include "unit.h"
 
-void		test_json_result_codes(void);
-void		test_json_budget(void);
-void		test_json_numbers(void);
-void		test_json_float_shortest(void);
-void		test_json_utf8(void);
-void		test_json_nul(void);
-void		test_json_tree(void);
-void		test_json_compact(void);
-
 /* Result code of parsing text under lim (NULL: defaults). */
 static cj_result
 parse_rc(const char *text, size_t len, const cj_limits *lim)
