@@ -5,15 +5,18 @@ MODULE_big   = dci
 DATA         = $(wildcard sql/dci--*.sql)
 
 # Protocol layer (no PostgreSQL headers), transport, PostgreSQL glue.
-PROTO_SRCS   = src/dbuf.c src/canonjson.c src/sign.c src/envelope.c src/records.c
+PROTO_SRCS   = src/dbuf.c src/canonjson.c src/sign.c src/envelope.c src/records.c src/replies.c src/callback.c
 TRANSPORT_SRCS = src/http.c
 GLUE_SRCS    = src/dci.c src/shmem.c src/source.c src/owner.c src/report.c src/http_wait.c src/exchange.c src/budget.c src/progress.c src/auth.c src/token_cache.c src/search.c src/lookup.c src/batch.c src/keys.c src/crvs.c src/ibr.c src/dr.c
 OBJS         = $(PROTO_SRCS:.c=.o) $(TRANSPORT_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)
 
 PG_CONFIG   ?= pg_config
 
-DEPS_CFLAGS := $(shell pkg-config --cflags libcurl json-c openssl)
-DEPS_LIBS   := $(shell pkg-config --libs libcurl json-c openssl)
+# json-c only for the test registry: the extension parses with its own bounded parser
+DEPS_CFLAGS := $(shell pkg-config --cflags libcurl openssl)
+DEPS_LIBS   := $(shell pkg-config --libs libcurl openssl)
+JSONC_CFLAGS := $(shell pkg-config --cflags json-c)
+JSONC_LIBS  := $(shell pkg-config --libs json-c)
 
 PG_CPPFLAGS  = -Isrc $(DEPS_CFLAGS)
 # Warnings warn: a user's build must not break on a newer compiler's new
@@ -36,7 +39,7 @@ REGRESS     += $(REGRESS_REGISTRY)
 REGRESS_OPTS += --load-extension=dblink
 endif
 
-EXTRA_CLEAN  = test/unit/test_protocol test/registry/dci-registry test/bench/rawclient \
+EXTRA_CLEAN  = test/unit/test_protocol test/unit/bench_protocol test/registry/dci-registry test/bench/rawclient \
                test/fuzz/fuzz_canonjson test/fuzz/fuzz_envelope test/fuzz/fuzz_standalone \
                results regression.diffs regression.out
 
@@ -50,20 +53,26 @@ $(OBJS): $(wildcard src/*.h)
 TEST_CFLAGS = -O2 -g -std=gnu11 -Wall -Wextra $(COPT) -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Isrc $(DEPS_CFLAGS)
 PROTO_HDRS  = $(wildcard src/*.h)
 
-test/unit/test_protocol: test/unit/test_protocol.c test/unit/test_records.c test/unit/unit.h $(PROTO_SRCS) $(PROTO_HDRS)
-	$(CC) $(TEST_CFLAGS) -o $@ test/unit/test_protocol.c test/unit/test_records.c $(PROTO_SRCS) $(DEPS_LIBS) -lm
+UNIT_SRCS   = test/unit/test_protocol.c test/unit/test_json.c test/unit/test_records.c test/unit/test_envelope.c
+test/unit/test_protocol: $(UNIT_SRCS) test/unit/unit.h $(PROTO_SRCS) $(PROTO_HDRS)
+	$(CC) $(TEST_CFLAGS) -o $@ $(UNIT_SRCS) $(PROTO_SRCS) $(DEPS_LIBS) -lm
 
+test/unit/bench_protocol: test/unit/bench_protocol.c $(PROTO_SRCS) $(PROTO_HDRS)
+	$(CC) $(TEST_CFLAGS) -o $@ test/unit/bench_protocol.c $(PROTO_SRCS) $(DEPS_LIBS) -lm
+
+# the registry still reads requests with json-c
 test/registry/dci-registry: $(wildcard test/registry/*.c test/registry/*.h) $(PROTO_SRCS) $(PROTO_HDRS)
-	$(CC) $(TEST_CFLAGS) -pthread -o $@ $(wildcard test/registry/*.c) $(PROTO_SRCS) $(DEPS_LIBS) $(shell pkg-config --libs libmicrohttpd) -lm
+	$(CC) $(TEST_CFLAGS) $(JSONC_CFLAGS) -pthread -o $@ $(wildcard test/registry/*.c) $(PROTO_SRCS) $(DEPS_LIBS) $(JSONC_LIBS) $(shell pkg-config --libs libmicrohttpd) -lm
 
 test/bench/rawclient: test/bench/rawclient.c $(PROTO_SRCS) $(PROTO_HDRS)
 	$(CC) $(TEST_CFLAGS) -o $@ test/bench/rawclient.c $(PROTO_SRCS) $(DEPS_LIBS) -lm
 
-test/fuzz/fuzz_standalone: test/fuzz/fuzz_canonjson.c $(PROTO_SRCS) $(PROTO_HDRS)
-	$(CC) $(TEST_CFLAGS) -DFUZZ_STANDALONE -o $@ test/fuzz/fuzz_canonjson.c $(PROTO_SRCS) $(DEPS_LIBS) -lm
+test/fuzz/fuzz_standalone: $(wildcard test/fuzz/*.c test/fuzz/*.h) $(PROTO_SRCS) $(PROTO_HDRS)
+	$(CC) $(TEST_CFLAGS) -DFUZZ_STANDALONE -o $@ $(wildcard test/fuzz/fuzz_*.c) $(PROTO_SRCS) $(DEPS_LIBS) -lm
 
 .PHONY: unit registry tools
 unit: test/unit/test_protocol
 	test/unit/test_protocol test/vectors
+	test/schema/validate --run test/unit/test_protocol test/vectors
 registry: test/registry/dci-registry
 tools: test/unit/test_protocol test/registry/dci-registry

@@ -14,6 +14,7 @@
 #include "utils/memutils.h"
 
 #include "dci.h"
+#include "replies.h"
 
 typedef struct token_entry
 {
@@ -106,16 +107,6 @@ token_lifetime(long expires_in)
 	return expires_in - margin;
 }
 
-/* An access token goes into an HTTP header: visible ASCII only, no space. */
-static bool
-token_safe(const char *t)
-{
-	for (const unsigned char *p = (const unsigned char *) t; *p; p++)
-		if (*p <= 0x20 || *p >= 0x7f)
-			return false;
-	return true;
-}
-
 /* The client-credentials grant's form, and where the credentials go. */
 static void
 build_grant(dci_source *src, dbuf *form, dbuf *url, dbuf *basic)
@@ -179,11 +170,10 @@ fetch_token(dci_source *src, long *expires_in, long long deadline)
 				basic;
 	dci_http_request req;
 	dci_http_response resp;
-	dci_response parsed;
+	dci_token_reply reply;
 	char		err[256];
 	char	   *token = NULL;
-	const char *tok;
-	const char *oauth_error;
+	int			rc;
 	long		status;
 	dci_http_result hr;
 	char	   *content_type;
@@ -239,24 +229,14 @@ fetch_token(dci_source *src, long *expires_in, long long deadline)
 				 errdetail("token URL %s", where)));
 	}
 	status = resp.status;
-	content_type = pstrdup(resp.content_type);
-	if (dci_response_parse(resp.body.data, resp.body.len, &parsed, err, sizeof(err)) != 0)
-	{
-		dci_http_response_free(&resp);
-		ereport(ERROR,
-				(errcode(status >= 400 ? ERRCODE_DCI_AUTH : ERRCODE_DCI_BAD_RESPONSE),
-				 errmsg("OAuth2 token endpoint of DCI source \"%s\" answered garbage: HTTP %ld, %s",
-						src->code, status, err),
-				 errdetail("Content-Type: %s; token URL %s", content_type, where)));
-	}
+	content_type = dci_sanitize(resp.content_type);
+	rc = dci_token_parse(resp.body.data ? resp.body.data : "", resp.body.len, &reply, err, sizeof(err));
 	dci_http_response_free(&resp);
-	tok = dci_json_get_string(parsed.root, "access_token");
-	oauth_error = dci_json_get_string(parsed.root, "error");
-	if (status != 200 || tok == NULL || tok[0] == '\0')
+	if (rc == DCI_TOKEN_REFUSED || (status != 200 && rc == DCI_TOKEN_OK))
 	{
-		char	   *code = dci_sanitize(oauth_error ? oauth_error : (tok ? "empty access_token" : "no access_token"));
+		char	   *code = dci_sanitize(reply.error ? reply.error : "no error code");
 
-		dci_response_free(&parsed);
+		dci_token_reply_clear(&reply);
 		ereport(ERROR,
 				(errcode(ERRCODE_DCI_AUTH),
 				 errmsg("OAuth2 token endpoint of DCI source \"%s\" refused the credentials: HTTP %ld (%s)",
@@ -266,19 +246,18 @@ fetch_token(dci_source *src, long *expires_in, long long deadline)
 						   src->oauth2_client_auth == DCI_CLIENT_AUTH_QUERY ? "query" : "body"),
 				 errhint("Check oauth2_client_id, oauth2_client_secret, oauth2_client_auth and oauth2_token_url of the source.")));
 	}
-	if (!token_safe(tok))
+	if (rc != DCI_TOKEN_OK)
 	{
-		dci_response_free(&parsed);
+		dci_token_reply_clear(&reply);
 		ereport(ERROR,
-				(errcode(ERRCODE_DCI_AUTH),
-				 errmsg("OAuth2 token endpoint of DCI source \"%s\" issued an access token with control characters or spaces",
-						src->code),
-				 errdetail("A token is sent in an HTTP header; this one could add headers. token URL %s", where)));
+				(errcode(status >= 400 ? ERRCODE_DCI_AUTH : ERRCODE_DCI_BAD_RESPONSE),
+				 errmsg("OAuth2 token endpoint of DCI source \"%s\" answered garbage: HTTP %ld, %s",
+						src->code, status, dci_sanitize(err)),
+				 errdetail("Content-Type: %s; token URL %s", content_type, where)));
 	}
-	token = strdup(tok);
-	if (dci_json_get_long(parsed.root, "expires_in", expires_in) != 0)
-		*expires_in = 300;		/* unknown lifetime: refresh after 5 min (401s also refresh) */
-	dci_response_free(&parsed);
+	token = strdup(reply.access_token);
+	*expires_in = reply.expires_in >= 0 ? reply.expires_in : 300;	/* unknown: 5 min (401s refresh too) */
+	dci_token_reply_clear(&reply);
 	if (token == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	return token;

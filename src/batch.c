@@ -53,7 +53,7 @@ error_text(const dci_error *e)
 /* Map found records (or not found, for kinds that map it); false when the mapper refuses. */
 static bool
 map_outcome(const dci_lookup_kind *kind, dci_source *src, const char *asked, dci_outcome outcome,
-			struct json_object *records, TupleDesc rectype, void *extra,
+			const cj_node *records, TupleDesc rectype, void *extra,
 			Datum *value, bool *isnull, dci_error *err)
 {
 	char	   *error = NULL;
@@ -76,7 +76,7 @@ map_outcome(const dci_lookup_kind *kind, dci_source *src, const char *asked, dci
 
 static void
 single_cb(void *arg, const char *value, int count, dci_outcome outcome,
-		  struct json_object *records, const dci_error *err)
+		  const cj_node *records, const dci_error *err)
 {
 	single_ctx *c = arg;
 
@@ -139,7 +139,7 @@ emit(batch_ctx *c, const char *value, int count, Datum rec, bool recnull,
 
 static void
 batch_cb(void *arg, const char *value, int count, dci_outcome outcome,
-		 struct json_object *records, const dci_error *err)
+		 const cj_node *records, const dci_error *err)
 {
 	batch_ctx  *c = arg;
 	MemoryContext old = MemoryContextSwitchTo(c->rowcxt);
@@ -249,8 +249,8 @@ dci_lookup_batch(FunctionCallInfo fcinfo, const dci_lookup_kind *kind,
 
 /* One person per identifier: more than one record is an error, never a guess. */
 bool
-dci_one_record(dci_source *src, struct json_object *records, const char *what,
-			   struct json_object **rec, char **error, int *sqlstate)
+dci_one_record(dci_source *src, const cj_node *records, const char *what,
+			   const cj_node **rec, char **error, int *sqlstate)
 {
 	size_t		n = dci_records_len(records);
 
@@ -262,6 +262,13 @@ dci_one_record(dci_source *src, struct json_object *records, const char *what,
 		return false;
 	}
 	*rec = dci_records_get(records, 0);
+	if (cj_has_nul(*rec))
+	{
+		*sqlstate = ERRCODE_UNTRANSLATABLE_CHARACTER;
+		*error = psprintf("DCI source \"%s\" returned a %s record holding \\u0000, which PostgreSQL cannot store",
+						  src->code, what);
+		return false;
+	}
 	return true;
 }
 
@@ -276,10 +283,33 @@ dci_text_array(char **items, int n)
 	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-Datum
-dci_json_datum(struct json_object *o)
+/* Compact JSON text of a node (palloc'd); refuse a node holding U+0000 first. */
+char *
+dci_node_text(const cj_node *n)
 {
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(dci_json_text(o)));
+	dbuf		b;
+	char	   *text;
+
+	dbuf_init(&b);
+	if (cj_compact(n, &b) != 0 || b.data == NULL)
+	{
+		dbuf_free(&b);
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	}
+	text = pstrdup(b.data);
+	dbuf_free(&b);
+	return text;
+}
+
+/* jsonb of a node; callers check cj_has_nul first (dci_one_record does). */
+Datum
+dci_json_datum(const cj_node *o)
+{
+	if (cj_has_nul(o))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
+				 errmsg("a registry value holds \\u0000, which PostgreSQL cannot store")));
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(dci_node_text(o)));
 }
 
 /* "YYYY-MM-DD" to a date Datum */

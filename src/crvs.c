@@ -61,7 +61,7 @@ date_or_null(const char *s, bool *isnull)
 
 static void
 death_cb(void *arg, const char *value, int count, dci_outcome outcome,
-		 struct json_object *records, const dci_error *err)
+		 const cj_node *records, const dci_error *err)
 {
 	HTAB	   *deaths = arg;
 	death_entry *e = hash_search(deaths, &value, HASH_ENTER, NULL);
@@ -111,13 +111,13 @@ death_of(HTAB *deaths, const char *value)
 }
 
 static bool
-map_birth(dci_source *src, const char *value, struct json_object *records, TupleDesc rectype,
+map_birth(dci_source *src, const char *value, const cj_node *records, TupleDesc rectype,
 		  void *extra, Datum *out, bool *isnull, char **error, int *sqlstate)
 {
 	birth_extra *bx = extra;
 	const char *idtype = bx->idtype;
 	death_entry *death = death_of(bx->deaths, value);
-	struct json_object *rec;
+	const cj_node *rec;
 	dci_birth	b;
 	dci_profile profile = DCI_PROFILE_SPDCI;
 	Datum		v[BIRTH_NATTS];

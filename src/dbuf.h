@@ -27,4 +27,15 @@ void		dbuf_reset(dbuf *b);	/* len = 0, keeps the memory */
 void		dbuf_free(dbuf *b);
 char	   *dbuf_steal(dbuf *b);	/* returns data (caller frees), leaves b empty */
 
+/*
+ * Append outside text (a registry's reason code or message) so that it is
+ * safe in an error message or a log line: valid UTF-8 only, on one line.
+ * Control characters (C0, DEL, C1) become \n \r \t or \xHH, a backslash
+ * \\, the Unicode line separators and bidirectional overrides \u{202e} and the like,
+ * and every byte that is not part of valid UTF-8 \xHH.  At most max bytes
+ * are appended (whole characters and escapes only), then "..." when text was
+ * left out.  0 ok, -1 out of memory.
+ */
+int			dbuf_put_sanitized(dbuf *b, const char *s, size_t len, size_t max);
+
 #endif

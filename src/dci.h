@@ -18,6 +18,7 @@
 #include "storage/lwlock.h"
 #include "utils/hsearch.h"
 
+#include "canonjson.h"
 #include "envelope.h"
 #include "http.h"
 #include "sign.h"
@@ -287,7 +288,7 @@ typedef struct dci_lookup_spec
  * (err is set when outcome is DCI_FAILED).
  */
 typedef void (*dci_lookup_cb) (void *arg, const char *value, int count,
-							   dci_outcome outcome, struct json_object *records,
+							   dci_outcome outcome, const cj_node *records,
 							   const dci_error *err);
 
 extern int	dci_batch_concurrency;
@@ -303,11 +304,13 @@ extern char *dci_idtype_query(const char *type, const char *value);
 /* A yes/no endpoint (enrolled, disabled): 1 yes, 0 no, -1 not known; raises on failure. */
 extern int	dci_yes_no(dci_source *src, const char *url, const char *kind, const char *idtype,
 					   const char *value, char **body);
+/* pagination.total_count of an item, -1 when absent (DC004 when no count). */
+extern long dci_total_count(dci_source *src, const cj_node *item);
 /* Raise when a page shows a registry paging without end (see lookup.c). */
 extern void dci_check_page(dci_source *src, int page, size_t n, long total, long seen,
 						   uint32 digest, uint32 *last_digest, long max_records);
 /* Outcome of search item k of a checked exchange; records borrowed from it. */
-extern dci_outcome dci_item_outcome(dci_exchange *ex, int k, struct json_object **records,
+extern dci_outcome dci_item_outcome(dci_exchange *ex, int k, const cj_node **records,
 									dci_error *err);
 
 /* batch.c: the single and set-based forms of every registry lookup */
@@ -318,7 +321,7 @@ typedef struct dci_lookup_kind dci_lookup_kind;
  * false (with error and sqlstate set) when the records cannot be used,
  * e.g. two people behind one identifier.
  */
-typedef bool (*dci_map_fn) (dci_source *src, const char *value, struct json_object *records,
+typedef bool (*dci_map_fn) (dci_source *src, const char *value, const cj_node *records,
 							TupleDesc rectype, void *extra, Datum *out, bool *isnull,
 							char **error, int *sqlstate);
 
@@ -337,10 +340,11 @@ extern Datum dci_lookup_one(const dci_lookup_kind *kind, const char *source,
 extern void dci_lookup_batch(FunctionCallInfo fcinfo, const dci_lookup_kind *kind,
 							 const char *source, const char *idtype,
 							 ArrayType *values, bool strict, void *extra);
-extern bool dci_one_record(dci_source *src, struct json_object *records, const char *what,
-						   struct json_object **rec, char **error, int *sqlstate);
+extern bool dci_one_record(dci_source *src, const cj_node *records, const char *what,
+						   const cj_node **rec, char **error, int *sqlstate);
 extern Datum dci_text_array(char **items, int n);
-extern Datum dci_json_datum(struct json_object *o);
+extern Datum dci_json_datum(const cj_node *o);
+extern char *dci_node_text(const cj_node *n);
 extern Datum dci_date_datum(const char *iso);
 
 /* report.c: registry text and URLs made safe to print */

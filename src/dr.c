@@ -40,10 +40,10 @@ scores_datum(TupleDesc rectype, const dci_disability *d)
 }
 
 static bool
-map_disability(dci_source *src, const char *value, struct json_object *records, TupleDesc rectype,
+map_disability(dci_source *src, const char *value, const cj_node *records, TupleDesc rectype,
 			   void *extra, Datum *out, bool *isnull, char **error, int *sqlstate)
 {
-	struct json_object *rec;
+	const cj_node *rec;
 	dci_disability d;
 	Datum		v[STATUS_NATTS];
 	bool		n[STATUS_NATTS] = {false, false, false, false, false, false};
@@ -90,11 +90,11 @@ dci_disability_status_batch(PG_FUNCTION_ARGS)
 
 /* dci_is_pwd: the registry's verdict or any domain at or above the threshold. */
 static bool
-map_pwd(dci_source *src, const char *value, struct json_object *records, TupleDesc rectype,
+map_pwd(dci_source *src, const char *value, const cj_node *records, TupleDesc rectype,
 		void *extra, Datum *out, bool *isnull, char **error, int *sqlstate)
 {
 	int			threshold = *(int *) extra;
-	struct json_object *rec;
+	const cj_node *rec;
 	dci_disability d;
 	int			pwd;
 

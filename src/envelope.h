@@ -1,28 +1,26 @@
 /*
- * envelope.h - DCI request envelopes and response parsing (no PostgreSQL).
+ * envelope.h - DCI request envelopes, response parsing and verification
+ * (no PostgreSQL).
  *
  * Requests are written as text directly, keys in code-point order and with
  * canonical escaping, so that {"header":H,"message":M} is already the
  * canonical form the dci-ed25519 digest is computed over: no second
- * serialization, and the bytes signed are the bytes sent.
+ * serialization, and the bytes signed are the bytes sent.  Every request
+ * kind is checked against the published schemas (test/schema).
  *
- * Responses are navigated with json-c; their signature is checked on the
- * raw text with canonjson (json-c would round numbers and reorder nothing
- * the way Python does).
+ * A response is parsed once (canonjson.h), under the caller's limits, into
+ * one tree: its signature is checked on that tree (dci_verify_parsed) and the
+ * mappers read the same tree.  Nodes handed out are owned by the response
+ * and live until dci_response_free.
  */
 #ifndef DCI_ENVELOPE_H
 #define DCI_ENVELOPE_H
 
 #include <stddef.h>
 
+#include "canonjson.h"
 #include "dbuf.h"
 #include "sign.h"
-
-/*
- * json-c objects appear only as struct pointers: PostgreSQL's fmgrprotos.h
- * declares a function named json_object, so glue code cannot include json-c.
- */
-struct json_object;
 
 #define DCI_PROTOCOL_VERSION "1.0.0"
 
@@ -58,7 +56,7 @@ typedef struct dci_search_item
 	size_t		query_len;
 	int			page_size;		/* <= 0: no pagination */
 	int			page_number;	/* <= 0 with a page size: 1 */
-	const char *locale;			/* NULL: omitted */
+	const char *locale;			/* NULL: omitted; else three lowercase letters (ISO 639-3) */
 } dci_search_item;
 
 /* How to sign: mode, key and the key id that goes into kidId / JWS kid. */
@@ -78,91 +76,169 @@ void		dci_format_ts(long t, char out[21]);
 /* Append s as a JSON string literal with canonical (ensure_ascii) escaping. */
 int			dci_json_string(dbuf *out, const char *s);
 
+/* ---- requests: every builder returns 0, or -1 with err set ---- */
+
 /*
  * A whole signed search request body:
  *   {"signature":S,"header":H,"message":{"search_request":[...],"transaction_id":T}}
- * 0 ok; -1 with err set (bad query JSON, signing failure, out of memory).
+ * (bad query JSON, a bad locale, signing failure, out of memory).
  */
 int			dci_build_search(const dci_header *h, const char *transaction_id,
 							 const dci_search_item *items, int nitems,
 							 const dci_signer *signer, dbuf *body,
 							 char *err, size_t errlen);
 
+/* The async search (/registry/search): the same, and h->sender_uri is required. */
+int			dci_build_search_async(const dci_header *h, const char *transaction_id,
+								   const dci_search_item *items, int nitems,
+								   const dci_signer *signer, dbuf *body,
+								   char *err, size_t errlen);
+
+/* One subscribe_request item. */
+typedef struct dci_subscribe_item
+{
+	const char *reference_id;
+	const char *reg_type;		/* NULL: omitted */
+	const char *reg_event_type; /* required */
+	const char *frequency;		/* cron string; NULL: no frequency object */
+	long		start_time;		/* with frequency: Unix seconds */
+	long		end_time;
+	const char *filter_type;	/* NULL: omitted; else idtype-value, expression, predicate */
+	const char *filter_json;	/* required: JSON text of the filter */
+	size_t		filter_len;
+	const char *notify_record_type; /* required */
+	const char *authorize_json; /* NULL: omitted; else JSON text of an object */
+	const char *locale;			/* NULL: omitted */
+} dci_subscribe_item;
+
+/* SubscribeRequest: {"subscribe_request":[...],"transaction_id":T}. */
+int			dci_build_subscribe(const dci_header *h, const char *transaction_id,
+								const dci_subscribe_item *items, int nitems,
+								const dci_signer *signer, dbuf *body,
+								char *err, size_t errlen);
+
+/* UnSubscribeRequest: {"subscription_codes":[...],"timestamp":TS,"transaction_id":T}. */
+int			dci_build_unsubscribe(const dci_header *h, const char *transaction_id,
+								  const char *const *codes, int ncodes,
+								  const dci_signer *signer, dbuf *body,
+								  char *err, size_t errlen);
+
+/* The txnstatus_request of a TxnStatusRequest. */
+typedef struct dci_txn_status_req
+{
+	const char *reference_id;
+	const char *txn_type;		/* search, subscribe, unsubscribe */
+	const char *attribute_type; /* transaction_id, reference_id_list, correlation_id, subscription_code_list */
+	const char *attribute_value_json;	/* JSON text: a string, or an array of strings for the lists */
+	size_t		attribute_value_len;
+	const char *locale;			/* NULL: omitted */
+} dci_txn_status_req;
+
+/* TxnStatusRequest: {"transaction_id":T,"txnstatus_request":{...}}. */
+int			dci_build_txn_status(const dci_header *h, const char *transaction_id,
+								 const dci_txn_status_req *req,
+								 const dci_signer *signer, dbuf *body,
+								 char *err, size_t errlen);
+
 /*
- * Any other request (subscribe, txn status, enrolled, ...): message_json is
- * the JSON text of the message object; it is canonicalized before signing.
+ * Any other request (enrolled, disabled, ...): message_json is the JSON text
+ * of the message object; it is canonicalized before signing.
  */
 int			dci_build_request(const dci_header *h, const char *message_json,
 							  size_t message_len, const dci_signer *signer,
 							  dbuf *body, char *err, size_t errlen);
 
-/* A parsed response envelope. */
+/* ---- responses ---- */
+
+/*
+ * A parsed response envelope.  String members are NULL when absent, not a
+ * string, or holding U+0000 (which an identifier never does).
+ */
 typedef struct dci_response
 {
-	struct json_object *root;			/* owns everything below */
-	struct json_object *header;		/* NULL when absent */
-	struct json_object *message;
-	const char *status;			/* header.status: succ, rjct, pdng, rcvd; NULL if none */
+	cj_node    *root;			/* owns the tree */
+	cj_limits	limits;			/* of the parse; a JWS payload is parsed under the same */
+	const cj_node *header;		/* NULL when absent or no object */
+	const cj_node *message;		/* NULL when absent or no object */
+	const char *status;			/* header.status: succ, rjct, pdng, rcvd */
 	const char *reason_code;	/* header (or error body) reason code */
 	const char *reason_message;
-	struct json_object *items;			/* message.search_response (array) or NULL */
+	const cj_node *items;		/* message.search_response (array or one object) or NULL */
 	const char *ack_status;		/* message.ack_status (async ACK/ERR) */
+	/* what binds an answer to its request */
+	const char *action;			/* header.action */
+	const char *sender_id;		/* header.sender_id */
+	const char *receiver_id;	/* header.receiver_id */
+	const char *message_id;		/* header.message_id */
+	const char *transaction_id; /* message.transaction_id */
+	const char *correlation_id; /* message.correlation_id */
 } dci_response;
 
 /*
- * Parse a response body.  Fails (-1, err set) on anything that is not a JSON
- * object (an HTML error page, a truncated body); accepts the error-body forms
- * seen in the wild ({"message":{"ack_status":"ERR","error":{...}}},
- * {"errors":[...]}, {"error":{"code","message"}}) and reports their code.
+ * Parse a response body, once, under lim (NULL: the defaults).  CJ_OK, or
+ * the parser's result (CJ_ERR_SYNTAX for an HTML page, CJ_ERR_TRUNCATED for
+ * a cut body or an empty one, CJ_ERR_UTF8, CJ_ERR_BUDGET, CJ_ERR_NOMEM,
+ * CJ_ERR_NUMBER), or CJ_ERR_SHAPE for JSON that is no object or whose
+ * header holds U+0000; err says which.  Accepts the error-body forms seen in
+ * the wild ({"message":{"ack_status":"ERR","error":{...}}}, {"errors":[...]},
+ * {"error":{"code","message"}}) and reports their code.  *out is always
+ * safe to free.
  */
-int			dci_response_parse(const char *body, size_t len, dci_response *out,
-							   char *err, size_t errlen);
+cj_result	dci_response_parse(const char *body, size_t len, const cj_limits *lim,
+							   dci_response *out, char *err, size_t errlen);
 void		dci_response_free(dci_response *r);
 
+/*
+ * Verify the signature of a parsed response against the registry's public
+ * key, on the tree (no second parse).  DCI_SIG_MISSING when it carries no
+ * signature.  With dci-ed25519 the digest is tried over the header as
+ * received and then over the header the way OpenSPP re-serializes it (nulls
+ * dropped, defaults added).  With jws-rs256 the JWS payload (parsed under the
+ * response's limits) must be the same JSON as {header, message}.
+ */
+dci_sig_result dci_verify_parsed(const dci_response *r, dci_signing_mode mode,
+								 const dci_key *pub, long now, long skew,
+								 char *err, size_t errlen);
+
+/* Number of items (search_response: an array's length, 1 for one object) and item i. */
+size_t		dci_response_nitems(const dci_response *r);
+const cj_node *dci_response_item_at(const dci_response *r, size_t i);
 /*
  * The search_response item with this reference_id, or NULL (OpenCRVS omits
  * unmatched ones).  hint is where it should be (registries answer in
  * order): looked at first, so a batch of n items costs O(n), not O(n^2).
  */
-struct json_object *dci_response_item(const dci_response *r, const char *reference_id, size_t hint);
-/* Number of search_response items, and item i (either in an array or alone). */
-size_t		dci_response_items_len(const dci_response *r);
-struct json_object *dci_response_item_at(const dci_response *r, size_t i);
+const cj_node *dci_response_item(const dci_response *r, const char *reference_id, size_t hint);
 /* First element of message.<member> (an array or a single object), or NULL. */
-struct json_object *dci_response_first(const dci_response *r, const char *member);
+const cj_node *dci_response_first(const dci_response *r, const char *member);
 /* The only item of a response that has exactly one (whatever its reference_id). */
-struct json_object *dci_response_single_item(const dci_response *r);
-/* Parse JSON text into a json-c value (NULL on error); release with dci_json_put. */
-struct json_object *dci_json_parse(const char *text);
-void		dci_json_put(struct json_object *o);
-/* JSON text of a json-c value; owned by the value. */
-const char *dci_json_text(struct json_object *o);
-/* Status, reason code of an item (NULL when absent). */
-const char *dci_item_status(struct json_object *item);
-const char *dci_item_reason_code(struct json_object *item);
-const char *dci_item_reason_message(struct json_object *item);
-/* item.data.reg_records as json-c (array, single object or NULL). */
-struct json_object *dci_item_records(struct json_object *item);
-/* Number of records: an array's length, 1 for a single object, else 0. */
-size_t		dci_records_len(struct json_object *records);
-struct json_object *dci_records_get(struct json_object *records, size_t i);
-/* pagination.total_count of an item (number or numeric string); -1 when absent. */
-long		dci_item_total_count(struct json_object *item);
+const cj_node *dci_response_single_item(const dci_response *r);
 
-/* Lenient readers for counts and flags that arrive as numbers or strings. */
-int			dci_json_get_long(struct json_object *o, const char *key, long *out);
-const char *dci_json_get_string(struct json_object *o, const char *key);
-struct json_object *dci_json_get_object(struct json_object *o, const char *key);
+/* Members of an item (NULL when absent). */
+const char *dci_item_reference_id(const cj_node *item);
+const char *dci_item_status(const cj_node *item);
+const char *dci_item_reason_code(const cj_node *item);
+const char *dci_item_reason_message(const cj_node *item);
+/* item.data.reg_records (array, single object or NULL). */
+const cj_node *dci_item_records(const cj_node *item);
+/* Number of records: an array's length, 1 for a single object, else 0. */
+size_t		dci_records_len(const cj_node *records);
+const cj_node *dci_records_get(const cj_node *records, size_t i);
+/*
+ * pagination.total_count of an item (a number or a numeric string): 1 and
+ * *out set, 0 absent, -1 present but no integer or beyond a long.
+ */
+int			dci_item_total_count(const cj_node *item, long *out);
 
 /*
- * Verify the signature of a response body against the registry's public key.
- * DCI_SIG_MISSING when the body has no signature.  With dci-ed25519 the digest
- * is tried over the header as received and then over the header the way
- * OpenSPP re-serializes it (nulls dropped, defaults added).
+ * Lenient readers of a member.  dci_get_string: a string without U+0000, or
+ * NULL.  dci_get_text: the same, or a number's canonical text (codes sent as
+ * numbers).  dci_get_long: 1 and *out for an integer sent as a number (3,
+ * 3.0) or a numeric string (" 3 "); 0 absent, null or ""; -1 anything else,
+ * including any value beyond a long (refused, not clamped).
  */
-dci_sig_result dci_verify_response(const char *body, size_t len,
-								   dci_signing_mode mode, const dci_key *pub,
-								   long now, long skew,
-								   char *err, size_t errlen);
+const char *dci_get_string(const cj_node *o, const char *key);
+const char *dci_get_text(const cj_node *o, const char *key);
+int			dci_get_long(const cj_node *o, const char *key, long *out);
 
 #endif

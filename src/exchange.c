@@ -28,9 +28,11 @@
 #include "utils/memutils.h"
 
 #include "dci.h"
+#include "replies.h"
 
 #define BACKOFF_BASE_MS	250
 #define MIN_ATTEMPT_MS	200		/* no resend with less time than this left */
+#define DCI_MAX_PAUSE_SECONDS 3600	/* the longest pause a registry can impose */
 
 /* ---- errors ---- */
 
@@ -313,8 +315,8 @@ check_binding(dci_exchange *ex)
 {
 	dci_source *src = ex->src;
 	dci_response *r = &ex->resp;
-	const char *txn = dci_json_get_string(r->message, "transaction_id");
-	const char *receiver = dci_json_get_string(r->header, "receiver_id");
+	const char *txn = r->transaction_id;
+	const char *receiver = r->receiver_id;
 	const char *hint = "An answer that is not bound to our request could be a replayed answer to another question.";
 
 	if (receiver && receiver[0] && strcmp(receiver, src->our_sender_id) != 0)
@@ -340,12 +342,12 @@ check_binding(dci_exchange *ex)
 	}
 	if (ex->items)
 	{
-		size_t		n = dci_response_items_len(r);
+		size_t		n = dci_response_nitems(r);
 		size_t		plen = strlen(ex->transaction_id);
 
 		for (size_t i = 0; i < n; i++)
 		{
-			const char *ref = dci_json_get_string(dci_response_item_at(r, i), "reference_id");
+			const char *ref = dci_item_reference_id(dci_response_item_at(r, i));
 			char	   *end;
 			long		k;
 
@@ -380,7 +382,8 @@ process_answer(dci_exchange *ex)
 	dci_http_response *h = &ex->http;
 	char		err[256];
 	dci_sig_result sr;
-	bool		signed_ok = false;
+	cj_limits	lim;
+	cj_result	pr;
 
 	memset(&ex->err, 0, sizeof(ex->err));
 	dci_response_free(&ex->resp);
@@ -397,9 +400,13 @@ process_answer(dci_exchange *ex)
 
 		if (looks_html(h))
 			what = " with an HTML page";
-		else if (dci_response_parse(h->body.data, h->body.len, &r, err, sizeof(err)) == 0)
+		else
 		{
-			what = reason_suffix(r.reason_code, r.reason_message);
+			/* an error body is read under a small budget: it is only a reason */
+			cj_limits	small = {10000, 32};
+
+			if (dci_response_parse(h->body.data, h->body.len, &small, &r, err, sizeof(err)) == CJ_OK)
+				what = reason_suffix(r.reason_code, r.reason_message);
 			dci_response_free(&r);
 		}
 		if (h->status == 429 || h->status == 503)
@@ -420,12 +427,18 @@ process_answer(dci_exchange *ex)
 				  src->code, h->status);
 		return;
 	}
-	if (dci_response_parse(h->body.data, h->body.len, &ex->resp, err, sizeof(err)) != 0)
+	lim.max_nodes = Max(100000, (long) dci_max_response_kb * 1024 / 4);
+	lim.max_depth = 0;
+	pr = dci_response_parse(h->body.data, h->body.len, &lim, &ex->resp, err, sizeof(err));
+	if (pr == CJ_ERR_NOMEM)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	if (pr != CJ_OK)
 	{
 		set_error(&ex->err, ERRCODE_DCI_BAD_RESPONSE,
 				  psprintf("HTTP %ld, %zu bytes, Content-Type %s", h->status, h->body.len,
-						   h->content_type[0] ? dci_sanitize(h->content_type) : "(none)"), NULL,
-				  "response from DCI source \"%s\" is not a DCI envelope: %s", src->code, err);
+						   h->content_type[0] ? dci_sanitize(h->content_type) : "(none)"),
+				  pr == CJ_ERR_BUDGET ? "An answer may hold at most one value per 4 bytes of dci.max_response_size." : NULL,
+				  "response from DCI source \"%s\" is not a DCI envelope: %s", src->code, dci_sanitize(err));
 		return;
 	}
 
@@ -451,25 +464,23 @@ process_answer(dci_exchange *ex)
 			? DCI_SIGN_JWS_RS256 : DCI_SIGN_ED25519;
 
 		err[0] = '\0';
-		sr = dci_verify_response(h->body.data, h->body.len, mode, src->registry_key,
-								 (long) time(NULL), dci_signature_skew, err, sizeof(err));
+		/* on the tree the values are read from: what is verified is what is used */
+		sr = dci_verify_parsed(&ex->resp, mode, src->registry_key,
+							   (long) time(NULL), dci_signature_skew, err, sizeof(err));
 		if (sr == DCI_SIG_MISSING && src->verify_mode == DCI_VERIFY_IF_PRESENT)
 			sr = DCI_SIG_OK;
-		else
-			signed_ok = sr == DCI_SIG_OK;
 		if (sr != DCI_SIG_OK)
 		{
 			bool		rjct = ex->resp.status && pg_strcasecmp(ex->resp.status, "rjct") == 0;
 
 			set_error(&ex->err, ERRCODE_DCI_SIGNATURE,
-					  rjct ? psprintf("%s; the unchecked answer claims status rjct%s", err,
-									  reason_suffix(ex->resp.reason_code, ex->resp.reason_message)) : err,
+					  rjct ? psprintf("%s; the unchecked answer claims status rjct%s", dci_sanitize(err),
+									  reason_suffix(ex->resp.reason_code, ex->resp.reason_message)) : dci_sanitize(err),
 					  NULL, "response signature from DCI source \"%s\" is not valid (%s)",
 					  src->code, dci_sig_result_name(sr));
 			return;
 		}
 	}
-	(void) signed_ok;
 	if ((ex->resp.status && pg_strcasecmp(ex->resp.status, "rjct") == 0) ||
 		(ex->resp.ack_status && pg_strcasecmp(ex->resp.ack_status, "ERR") == 0))
 	{
@@ -593,46 +604,26 @@ run_next(void *arg)
 	return &ex->xfer;
 }
 
-/*
- * What a 429/503 body says: seconds to wait (retry_after at the top or under
- * detail, as OpenSPP sends it), or -1; and whether today's quota is spent.
- */
-static long
-body_retry_after(dci_http_response *h, bool *per_day)
-{
-	dci_response r;
-	char		err[64];
-	long		secs = -1;
-	struct json_object *detail;
-	const char *code;
-
-	*per_day = false;
-	if (h->body.len == 0 || dci_response_parse(h->body.data, h->body.len, &r, err, sizeof(err)) != 0)
-		return -1;
-	detail = dci_json_get_object(r.root, "detail");
-	if (dci_json_get_long(r.root, "retry_after", &secs) != 0 &&
-		dci_json_get_long(detail, "retry_after", &secs) != 0)
-		secs = -1;
-	code = dci_json_get_string(detail, "error_code");
-	if (code == NULL)
-		code = dci_json_get_string(r.root, "error_code");
-	*per_day = code && strcmp(code, "RATE_LIMIT_PER_DAY") == 0;
-	dci_response_free(&r);
-	return secs >= 0 && secs < 86400 * 366 ? secs : -1;
-}
-
-/* The registry asked to wait: ms (header first, then body), or -1; and per day? */
+/* The registry asked to wait: ms (the Retry-After header, else the body), or -1; and per day? */
 static long
 registry_wait_ms(dci_http_response *h, bool *per_day)
 {
-	long		secs;
+	dci_retry_hint hint;
+	long		secs = -1;
 
 	*per_day = false;
 	if (h->result != DCI_HTTP_OK || (h->status != 429 && h->status != 503))
 		return -1;
-	secs = body_retry_after(h, per_day);
+	if (dci_retry_hint_parse(h->body.data ? h->body.data : "", h->body.len, &hint))
+	{
+		secs = hint.seconds;
+		*per_day = hint.per_day != 0;
+	}
 	if (h->retry_after >= 0)
 		secs = h->retry_after;
+	/* a registry's wish is bounded: an hour at most, whatever it asks */
+	if (secs > DCI_MAX_PAUSE_SECONDS)
+		secs = DCI_MAX_PAUSE_SECONDS;
 	return secs >= 0 ? secs * 1000L : -1;
 }
 

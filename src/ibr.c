@@ -75,18 +75,18 @@ excluded(const dup_acc *a, const dci_enrollment *e)
 
 /* Add the records of one identifier: active enrollments elsewhere are duplicates. */
 static void
-acc_records(dup_acc *a, struct json_object *records, const char *idtype)
+acc_records(dup_acc *a, const cj_node *records, const char *idtype)
 {
 	size_t		n = dci_records_len(records);
 
 	for (size_t i = 0; i < n; i++)
 	{
-		struct json_object *rec = dci_records_get(records, i);
+		const cj_node *rec = dci_records_get(records, i);
 		dci_enrollment e;
 
 		if (a->nraw++ > 0)
 			appendStringInfoChar(&a->raw, ',');
-		appendStringInfoString(&a->raw, dci_json_text(rec));
+		appendStringInfoString(&a->raw, dci_node_text(rec));
 		if (dci_map_enrollment(rec, idtype, &e) != DCI_REC_OK)
 			continue;
 		if (e.is_active == 1 && !excluded(a, &e))
@@ -113,12 +113,19 @@ acc_result(dup_acc *a, TupleDesc td)
 }
 
 static bool
-map_duplication(dci_source *src, const char *value, struct json_object *records, TupleDesc rectype,
+map_duplication(dci_source *src, const char *value, const cj_node *records, TupleDesc rectype,
 				void *extra, Datum *out, bool *isnull, char **error, int *sqlstate)
 {
 	char	  **args = extra;	/* {idtype, exclude_program} */
 	dup_acc		a;
 
+	if (records && cj_has_nul(records))
+	{
+		*sqlstate = ERRCODE_UNTRANSLATABLE_CHARACTER;
+		*error = psprintf("DCI source \"%s\" returned a record holding \\u0000, which PostgreSQL cannot store",
+						  src->code);
+		return false;
+	}
 	acc_init(&a, args[1]);
 	acc_records(&a, records, args[0]);
 	*out = acc_result(&a, rectype);
@@ -192,7 +199,7 @@ typedef struct multi_ctx
 
 static void
 multi_cb(void *arg, const char *value, int count, dci_outcome outcome,
-		 struct json_object *records, const dci_error *err)
+		 const cj_node *records, const dci_error *err)
 {
 	multi_ctx  *m = arg;
 
@@ -202,6 +209,16 @@ multi_cb(void *arg, const char *value, int count, dci_outcome outcome,
 		{
 			m->sqlstate = err->sqlstate;
 			m->error = pstrdup(err->message ? err->message : "DCI lookup failed");
+			m->failed_value = pstrdup(value);
+		}
+		return;
+	}
+	if (outcome == DCI_FOUND && cj_has_nul(records))
+	{
+		if (m->error == NULL)
+		{
+			m->sqlstate = ERRCODE_UNTRANSLATABLE_CHARACTER;
+			m->error = psprintf("a record holds \\u0000, which PostgreSQL cannot store");
 			m->failed_value = pstrdup(value);
 		}
 		return;
@@ -350,13 +367,13 @@ dci_search_beneficiary(PG_FUNCTION_ARGS)
 	for (int page = 1;; page++)
 	{
 		dci_exchange *ex = dci_exchange_search_new(src, NULL, &item, 1);
-		struct json_object *records;
+		const cj_node *records;
 		dci_error	err;
 		size_t		n;
 		long		total;
 		uint32		digest = 0;
 		dci_outcome o;
-		struct json_object *resp_item;
+		const cj_node *resp_item;
 
 		item.page_number = page;
 		dci_exchange_send(ex);
@@ -371,8 +388,8 @@ dci_search_beneficiary(PG_FUNCTION_ARGS)
 		n = dci_records_len(records);
 		for (size_t i = 0; i < n; i++)
 		{
-			struct json_object *rec = dci_records_get(records, i);
-			const char *text = dci_json_text(rec);
+			const cj_node *rec = dci_records_get(records, i);
+			const char *text = dci_node_text(rec);
 			dci_enrollment e;
 			Datum		v[6];
 			bool		nl[6] = {false, false, false, false, false, false};
@@ -395,7 +412,7 @@ dci_search_beneficiary(PG_FUNCTION_ARGS)
 		}
 		seen += (long) n;
 		resp_item = dci_response_item(&ex->resp, dci_reference_id(ex, 0), 0);
-		total = resp_item ? dci_item_total_count(resp_item) : -1;
+		total = dci_total_count(src, resp_item);
 		dci_exchange_free(ex);
 		dci_check_page(src, page, n, total, seen, digest, &last_digest, MAX_ENROLLMENTS);
 		/* stop at the registry's total, or at a short page when it gives none */

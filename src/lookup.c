@@ -20,6 +20,7 @@
 #include "utils/memutils.h"
 
 #include "dci.h"
+#include "records.h"
 
 int			dci_batch_concurrency = 4;
 int			dci_cache_ttl = 0;
@@ -110,7 +111,7 @@ cache_find(const char *key)
 }
 
 static void
-cache_store(const char *key, dci_outcome outcome, struct json_object *records)
+cache_store(const char *key, dci_outcome outcome, const cj_node *records)
 {
 	MemoryContext old;
 	cache_entry *e;
@@ -136,7 +137,7 @@ cache_store(const char *key, dci_outcome outcome, struct json_object *records)
 	}
 	e->expires = time(NULL) + dci_cache_ttl;
 	e->outcome = outcome;
-	e->records = (outcome == DCI_FOUND && records) ? pstrdup(dci_json_text(records)) : NULL;
+	e->records = (outcome == DCI_FOUND && records) ? dci_node_text(records) : NULL;
 	MemoryContextSwitchTo(old);
 }
 
@@ -144,7 +145,7 @@ cache_store(const char *key, dci_outcome outcome, struct json_object *records)
 static void
 cache_answer(cache_entry *e, const char *value, int count, dci_lookup_cb cb, void *arg)
 {
-	struct json_object *records = e->records ? dci_json_parse(e->records) : NULL;
+	cj_node    *records = e->records ? cj_parse(e->records, strlen(e->records), NULL, 0) : NULL;
 
 	PG_TRY();
 	{
@@ -152,7 +153,7 @@ cache_answer(cache_entry *e, const char *value, int count, dci_lookup_cb cb, voi
 	}
 	PG_FINALLY();
 	{
-		dci_json_put(records);
+		cj_free(records);
 	}
 	PG_END_TRY();
 }
@@ -164,10 +165,10 @@ cache_answer(cache_entry *e, const char *value, int count, dci_lookup_cb cb, voi
  * it means the registry did not answer that question.
  */
 dci_outcome
-dci_item_outcome(dci_exchange *ex, int k, struct json_object **records, dci_error *err)
+dci_item_outcome(dci_exchange *ex, int k, const cj_node **records, dci_error *err)
 {
 	dci_source *src = ex->src;
-	struct json_object *item = dci_response_item(&ex->resp, dci_reference_id(ex, k), (size_t) k);
+	const cj_node *item = dci_response_item(&ex->resp, dci_reference_id(ex, k), (size_t) k);
 	const char *status;
 
 	*records = NULL;
@@ -175,9 +176,9 @@ dci_item_outcome(dci_exchange *ex, int k, struct json_object **records, dci_erro
 	/* a registry allowed to omit reference ids answers in order */
 	if (item == NULL && src->relax_binding)
 	{
-		struct json_object *at = dci_response_item_at(&ex->resp, (size_t) k);
+		const cj_node *at = dci_response_item_at(&ex->resp, (size_t) k);
 
-		if (at && dci_json_get_string(at, "reference_id") == NULL)
+		if (at && dci_get_string(at, "reference_id") == NULL)
 			item = at;
 	}
 	if (item == NULL)
@@ -285,6 +286,31 @@ lookup_next(void *arg)
 	return ex;
 }
 
+/*
+ * An idtype-value answer is about the identifier asked: a record that
+ * carries identifiers, none of them the one asked, is another person's
+ * (a misrouted or replayed answer), never data.
+ */
+static bool
+records_are_of(lookup_run *r, const cj_node *records, const char *value, dci_error *err)
+{
+	size_t		n = dci_records_len(records);
+
+	if (r->src->relax_binding)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (dci_rec_has_identifier(dci_records_get(records, i), r->spec->identifier_type, value) == DCI_ID_NO)
+		{
+			memset(err, 0, sizeof(*err));
+			err->sqlstate = ERRCODE_DCI_SIGNATURE;
+			err->message = psprintf("DCI source \"%s\" answered with a record of another person: it does not carry %s \"%s\"",
+									r->src->code, dci_sanitize(r->spec->identifier_type), dci_sanitize(value));
+			err->hint = pstrdup("An answer that is not about the identifier asked could be a replayed answer to another question.");
+			return false;
+		}
+	return true;
+}
+
 /* An envelope is in: answer each of its identifiers, then drop its memory. */
 static void
 lookup_done(void *arg, dci_exchange *ex)
@@ -294,7 +320,7 @@ lookup_done(void *arg, dci_exchange *ex)
 
 	for (int k = 0; k < ex->nitems; k++)
 	{
-		struct json_object *records = NULL;
+		const cj_node *records = NULL;
 		dci_error	item_err;
 		const dci_error *err = &ex->err;
 		dci_outcome outcome = DCI_FAILED;
@@ -304,6 +330,8 @@ lookup_done(void *arg, dci_exchange *ex)
 		{
 			outcome = dci_item_outcome(ex, k, &records, &item_err);
 			err = &item_err;
+			if (outcome == DCI_FOUND && !records_are_of(r, records, value, &item_err))
+				outcome = DCI_FAILED;
 		}
 		if (dci_cache_ttl > 0)
 			cache_store(cache_key(r->src, r->spec, value), outcome, records);
@@ -447,7 +475,7 @@ dci_yes_no(dci_source *src, const char *url, const char *kind, const char *idtyp
 	char	   *member = psprintf("%s_response", kind);
 	char	   *field = psprintf("%s_status", kind);
 	dci_exchange *ex;
-	struct json_object *item;
+	const cj_node *item;
 	const char *status;
 	const char *answer;
 	int			result;
@@ -462,7 +490,7 @@ dci_yes_no(dci_source *src, const char *url, const char *kind, const char *idtyp
 		dci_exchange_raise(ex);
 	item = dci_response_first(&ex->resp, member);
 	status = item ? dci_item_status(item) : NULL;
-	answer = item ? dci_json_get_string(item, field) : NULL;
+	answer = item ? dci_get_string(item, field) : NULL;
 	if (status && pg_strcasecmp(status, "rjct") == 0)
 	{
 		const char *code = dci_item_reason_code(item);
@@ -492,6 +520,20 @@ dci_yes_no(dci_source *src, const char *url, const char *kind, const char *idtyp
 		*body = pstrdup(ex->http.body.data);
 	dci_exchange_free(ex);
 	return result;
+}
+
+/* pagination.total_count of an item: -1 when absent; a value that is no count is DC004. */
+long
+dci_total_count(dci_source *src, const cj_node *item)
+{
+	long		total = -1;
+	int			rc = item ? dci_item_total_count(item, &total) : 0;
+
+	if (rc < 0 || (rc > 0 && total < 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_DCI_BAD_RESPONSE),
+				 errmsg("DCI source \"%s\" answered a pagination.total_count that is no count", src->code)));
+	return rc > 0 ? total : -1;
 }
 
 const char *

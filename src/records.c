@@ -1,21 +1,19 @@
 /*
  * records.c - map DCI registry records to C structs (see records.h).
  *
- * Everything here reads json-c values defensively: a value is looked up in
- * an object only after checking that it is one, arrays are indexed only
- * after checking their type (json-c asserts otherwise), and every string
- * taken out is copied, so an output struct never points into the JSON.
+ * Records are read from the parsed tree (canonjson.h), whose accessors take
+ * any node, NULL included, and answer NULL or 0 for the wrong type.  Every
+ * string taken out is copied, so an output struct never points into the
+ * tree; a string holding U+0000 is never taken (it would be cut short), and
+ * a record holding one anywhere is refused whole with DCI_REC_NUL.
  */
 #include "records.h"
 
-#include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <json-c/json.h>
-
+#include "canonjson.h"
 #include "dbuf.h"
 
 /* Entries looked at per identifier list or relations array, at most. */
@@ -23,7 +21,7 @@
 /* Nesting followed when an identifier or place hides inside objects. */
 #define MAX_DEPTH		3
 
-typedef json_object *jobj;
+typedef const cj_node *jobj;
 
 /* Allocation context of one mapping call: any failure is reported once, at the end. */
 typedef struct mctx
@@ -55,58 +53,67 @@ is_blank(const char *s)
 	return *s == '\0';
 }
 
-static jobj
+static inline jobj
 get(jobj o, const char *key)
 {
-	jobj		v;
-
-	if (o == NULL || key == NULL || !json_object_is_type(o, json_type_object))
-		return NULL;
-	if (!json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
+	return cj_get(o, key);
 }
 
-static size_t
+static inline int
+is_obj(jobj v)
+{
+	return cj_typeof(v) == CJ_OBJECT;
+}
+
+static inline int
+is_arr(jobj v)
+{
+	return cj_typeof(v) == CJ_ARRAY;
+}
+
+static inline size_t
 arr_len(jobj v)
 {
-	return json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
+	return cj_array_len(v);
 }
 
-static jobj
+static inline jobj
 arr_at(jobj v, size_t i)
 {
-	return i < arr_len(v) ? json_object_array_get_idx(v, i) : NULL;
+	return cj_array_get(v, i);
 }
 
 /* An object, or the first object in an array: a one-element list counts as its element. */
 static jobj
 obj_or_first(jobj v)
 {
-	if (json_object_is_type(v, json_type_object))
+	if (is_obj(v))
 		return v;
 	for (size_t i = 0; i < arr_len(v) && i < MAX_IDENTS; i++)
 	{
 		jobj		e = arr_at(v, i);
 
-		if (json_object_is_type(e, json_type_object))
+		if (is_obj(e))
 			return e;
 	}
 	return NULL;
 }
 
-/* Text of a scalar value: strings and numbers, not blank. */
+/* Text of a scalar value: strings (without U+0000) and numbers (canonical), not blank. */
 static const char *
 val_text(jobj v)
 {
 	const char *s;
 
-	switch (json_object_get_type(v))
+	switch (cj_typeof(v))
 	{
-		case json_type_string:
-		case json_type_int:
-		case json_type_double:
-			s = json_object_get_string(v);
+		case CJ_STRING:
+			if (cj_has_nul(v))
+				return NULL;
+			s = cj_string(v);
+			break;
+		case CJ_NUMBER:
+			s = cj_number(v, NULL);
 			break;
 		default:
 			return NULL;
@@ -121,7 +128,7 @@ code_text(jobj v)
 	static const char *const keys[] = {"value", "code", "name", "label", NULL};
 	const char *s = val_text(v);
 
-	if (s == NULL && json_object_is_type(v, json_type_object))
+	if (s == NULL && is_obj(v))
 		for (int i = 0; keys[i] && s == NULL; i++)
 			s = val_text(get(v, keys[i]));
 	return s;
@@ -217,56 +224,11 @@ in_list(const char *s, const char *const *list)
 	return 0;
 }
 
-/* Integer value of 3, 3.0 or " 3 ": 1 ok, 0 absent/blank, -1 not an integer. */
-static int
+/* Integer value of 3, 3.0 or " 3 ": 1 ok, 0 absent/blank, -1 not an integer or beyond a long. */
+static inline int
 val_long(jobj v, long *out)
 {
-	const char *s;
-	char	   *end;
-	double		d;
-	long		n;
-
-	switch (json_object_get_type(v))
-	{
-		case json_type_null:
-			return 0;
-		case json_type_int:
-			{
-				int64_t		i = json_object_get_int64(v);
-
-				if (i < LONG_MIN || i > LONG_MAX)
-					return -1;
-				*out = (long) i;
-				return 1;
-			}
-		case json_type_double:
-			d = json_object_get_double(v);
-			/* the range test also rejects NaN */
-			if (!(d >= -9.0e18 && d <= 9.0e18) || (double) (long) d != d)
-				return -1;
-			*out = (long) d;
-			return 1;
-		case json_type_string:
-			s = json_object_get_string(v);
-			if (is_blank(s))
-				return 0;
-			while (is_space(*s))
-				s++;
-			if (!is_digit(*s) && !((*s == '-' || *s == '+') && is_digit(s[1])))
-				return -1;
-			errno = 0;
-			n = strtol(s, &end, 10);
-			if (errno != 0)
-				return -1;
-			while (is_space(*end))
-				end++;
-			if (*end != '\0')
-				return -1;
-			*out = n;
-			return 1;
-		default:
-			return -1;
-	}
+	return cj_long(v, out);
 }
 
 /* Boolean value: 1, 0, -1 absent or unrecognized. */
@@ -279,18 +241,19 @@ val_bool(jobj v)
 	const char *s;
 	long		n;
 
-	switch (json_object_get_type(v))
+	switch (cj_typeof(v))
 	{
-		case json_type_boolean:
-			return json_object_get_boolean(v) ? 1 : 0;
-		case json_type_int:
-		case json_type_double:
+		case CJ_TRUE:
+			return 1;
+		case CJ_FALSE:
+			return 0;
+		case CJ_NUMBER:
 			if (val_long(v, &n) != 1)
 				return -1;
 			return n == 1 ? 1 : n == 0 ? 0 : -1;
-		case json_type_string:
-			s = json_object_get_string(v);
-			if (strlen(s) > 16)
+		case CJ_STRING:
+			s = val_text(v);
+			if (s == NULL || strlen(s) > 16)
 				return -1;
 			alnum_upper(s, buf, sizeof(buf));
 			if (in_list(buf, yes))
@@ -304,13 +267,13 @@ val_bool(jobj v)
 }
 
 const char *
-dci_rec_text(struct json_object *o, const char *key)
+dci_rec_text(const cj_node *o, const char *key)
 {
 	return val_text(get(o, key));
 }
 
 int
-dci_rec_long(struct json_object *o, const char *key, long *out)
+dci_rec_long(const cj_node *o, const char *key, long *out)
 {
 	long		n;
 	int			r = val_long(get(o, key), &n);
@@ -321,7 +284,7 @@ dci_rec_long(struct json_object *o, const char *key, long *out)
 }
 
 int
-dci_rec_bool(struct json_object *o, const char *key)
+dci_rec_bool(const cj_node *o, const char *key)
 {
 	return val_bool(get(o, key));
 }
@@ -622,15 +585,15 @@ ident_obj_type(jobj o)
 static void
 ident_collect(ident_list *l, jobj v, const char *sibling_type)
 {
-	if (json_object_is_type(v, json_type_object))
+	if (is_obj(v))
 		ident_add(l, ident_obj_type(v), first_text(v, ident_value_keys));
-	else if (json_object_is_type(v, json_type_array))
+	else if (is_arr(v))
 	{
 		for (size_t i = 0; i < arr_len(v) && i < MAX_IDENTS; i++)
 		{
 			jobj		e = arr_at(v, i);
 
-			if (json_object_is_type(e, json_type_object))
+			if (is_obj(e))
 				ident_add(l, ident_obj_type(e), first_text(e, ident_value_keys));
 			else
 				ident_add(l, sibling_type, val_text(e));
@@ -697,6 +660,26 @@ pick_identifier(mctx *cx, jobj *nodes, int nnodes, const char *want,
 	}
 }
 
+int
+dci_rec_has_identifier(const cj_node *rec, const char *type, const char *value)
+{
+	jobj		nodes[MAX_NODES + 1];
+	int			nnodes;
+	ident_list	l;
+
+	if (!is_obj(rec) || type == NULL || value == NULL)
+		return DCI_ID_NONE;
+	nnodes = person_nodes(rec, nodes);
+	l.n = 0;
+	for (int i = 0; i < nnodes; i++)
+		ident_collect_node(&l, nodes[i]);
+	for (int i = 0; i < l.n; i++)
+		if (idtype_matches(l.items[i].type, type) && strcmp(l.items[i].value, value) == 0)
+			return DCI_ID_YES;
+	/* an identifier hidden behind U+0000 is still one: never "none" then */
+	return l.n == 0 && !cj_has_nul(rec) ? DCI_ID_NONE : DCI_ID_NO;
+}
+
 /* A parent's identifier: scalar, {identifier_value|identifier|value}, or a list; nested at most MAX_DEPTH. */
 static const char *
 any_identifier(jobj v, int depth)
@@ -705,7 +688,7 @@ any_identifier(jobj v, int depth)
 
 	if (s != NULL || depth >= MAX_DEPTH)
 		return s;
-	if (json_object_is_type(v, json_type_object))
+	if (is_obj(v))
 	{
 		for (int i = 0; ident_value_keys[i]; i++)
 			if ((s = any_identifier(get(v, ident_value_keys[i]), depth + 1)) != NULL)
@@ -740,7 +723,7 @@ name_part(mctx *cx, jobj o, const char *const *keys)
 
 		if (s != NULL)
 			return xdup(cx, s);
-		if (!json_object_is_type(v, json_type_array))
+		if (!is_arr(v))
 			continue;
 		dbuf_init(&b);
 		for (size_t i = 0; i < arr_len(v) && i < MAX_IDENTS; i++)
@@ -924,15 +907,15 @@ read_relations(mctx *cx, jobj node, dci_birth *out)
 	static const char *const role_keys[] = {"@type", "type", "relationship", "relationship_type",
 	"relation", "role", NULL};
 	jobj		rel = get(node, "relations");
-	size_t		n = json_object_is_type(rel, json_type_object) ? 1 : arr_len(rel);
+	size_t		n = is_obj(rel) ? 1 : arr_len(rel);
 
 	for (size_t i = 0; i < n && i < MAX_IDENTS; i++)
 	{
-		jobj		r = json_object_is_type(rel, json_type_object) ? rel : arr_at(rel, i);
+		jobj		r = is_obj(rel) ? rel : arr_at(rel, i);
 		const char *role = NULL;
 		const char *id;
 
-		if (!json_object_is_type(r, json_type_object))
+		if (!is_obj(r))
 			continue;
 		for (int k = 0; role_keys[k] && role == NULL; k++)
 			role = code_text(get(r, role_keys[k]));
@@ -960,7 +943,7 @@ deceased_marker(jobj node)
 		int			b;
 
 		/* OpenCRVS nests {deceased: true, deathDate} under "deceased" */
-		if (json_object_is_type(v, json_type_object))
+		if (is_obj(v))
 			v = get(v, "deceased");
 		b = val_bool(v);
 		if (b == 1)
@@ -1001,7 +984,7 @@ dci_birth_clear(dci_birth *b)
 }
 
 int
-dci_map_birth(struct json_object *rec, dci_profile p, const char *want_idtype, dci_birth *out)
+dci_map_birth(const cj_node *rec, dci_profile p, const char *want_idtype, dci_birth *out)
 {
 	mctx		cx = {0};
 	jobj		nodes[MAX_NODES + 1];
@@ -1012,8 +995,10 @@ dci_map_birth(struct json_object *rec, dci_profile p, const char *want_idtype, d
 	int			marker = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (!json_object_is_type(rec, json_type_object))
+	if (!is_obj(rec))
 		return DCI_REC_NOT_OBJECT;
+	if (cj_has_nul(rec))
+		return DCI_REC_NUL;
 	nnodes = person_nodes(rec, nodes);
 
 	pick_identifier(&cx, nodes, nnodes, want_idtype, &out->identifier_type, &out->identifier_value);
@@ -1064,7 +1049,7 @@ dci_map_birth(struct json_object *rec, dci_profile p, const char *want_idtype, d
 		for (int i = 0; i < nnodes; i++)
 			dnodes[nd++] = nodes[i];
 		for (int i = 0; i < nnodes; i++)
-			if (json_object_is_type(get(nodes[i], "deceased"), json_type_object))
+			if (is_obj(get(nodes[i], "deceased")))
 				dnodes[nd++] = get(nodes[i], "deceased");
 		death = set_date(&cx, &out->death_date, dnodes, nd,
 						 camel ? death_keys_camel : death_keys_snake, &out->bad, DCI_BAD_DEATH_DATE);
@@ -1115,7 +1100,7 @@ normalize_enroll_status(mctx *cx, jobj v)
 	char	   *r;
 
 	/* {code: "1"}: the code inside */
-	if (json_object_is_type(v, json_type_object))
+	if (is_obj(v))
 	{
 		static const char *const keys[] = {"value", "code", "name", "label", NULL};
 
@@ -1184,7 +1169,7 @@ dci_enrollment_clear(dci_enrollment *e)
 }
 
 int
-dci_map_enrollment(struct json_object *rec, const char *want_idtype, dci_enrollment *out)
+dci_map_enrollment(const cj_node *rec, const char *want_idtype, dci_enrollment *out)
 {
 	mctx		cx = {0};
 	jobj		nodes[MAX_NODES + 1];
@@ -1195,8 +1180,10 @@ dci_map_enrollment(struct json_object *rec, const char *want_idtype, dci_enrollm
 	name_parts	np = {0};
 
 	memset(out, 0, sizeof(*out));
-	if (!json_object_is_type(rec, json_type_object))
+	if (!is_obj(rec))
 		return DCI_REC_NOT_OBJECT;
+	if (cj_has_nul(rec))
+		return DCI_REC_NUL;
 	nnodes = person_nodes(rec, nodes);
 
 	pick_identifier(&cx, nodes, nnodes, want_idtype, &out->identifier_type, &out->identifier_value);
@@ -1320,7 +1307,7 @@ wg_severity(jobj v, int depth)
 		default:
 			break;
 	}
-	if (json_object_is_type(v, json_type_object))
+	if (is_obj(v))
 	{
 		if (depth >= 1)
 			return 0;
@@ -1356,19 +1343,16 @@ wg_set(dci_disability *d, int domain, int sev)
 static void
 wg_named(dci_disability *d, jobj o)
 {
-	struct json_object_iterator it;
-	struct json_object_iterator end;
-
-	if (!json_object_is_type(o, json_type_object))
-		return;
-	it = json_object_iter_begin(o);
-	end = json_object_iter_end(o);
-	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it))
+	for (size_t i = 0; i < cj_object_len(o); i++)
 	{
-		int			dom = wg_domain(json_object_iter_peek_name(&it));
+		int			dom;
 
+		/* a duplicate key counts once, with its last value */
+		if (cj_object_shadowed(o, i))
+			continue;
+		dom = wg_domain(cj_object_key(o, i, NULL));
 		if (dom >= 0)
-			wg_set(d, dom, wg_severity(json_object_iter_peek_value(&it), 0));
+			wg_set(d, dom, wg_severity(cj_object_value(o, i), 0));
 	}
 }
 
@@ -1382,7 +1366,7 @@ wg_entry(dci_disability *d, jobj e)
 	"level", NULL};
 	const char *t = NULL;
 
-	if (!json_object_is_type(e, json_type_object))
+	if (!is_obj(e))
 		return;
 	for (int k = 0; type_keys[k] && t == NULL; k++)
 		t = code_text(get(e, type_keys[k]));
@@ -1430,7 +1414,7 @@ add_type(mctx *cx, dci_disability *d, const char *s)
 static void
 add_types(mctx *cx, dci_disability *d, jobj v)
 {
-	if (json_object_is_type(v, json_type_array))
+	if (is_arr(v))
 	{
 		for (size_t i = 0; i < arr_len(v) && i < MAX_IDENTS; i++)
 			add_type(cx, d, code_text(arr_at(v, i)));
@@ -1455,8 +1439,8 @@ status_verdict(jobj v)
 	const char *s;
 	long		n;
 
-	if (json_object_is_type(v, json_type_boolean))
-		return json_object_get_boolean(v) ? 1 : 0;
+	if (cj_typeof(v) == CJ_TRUE || cj_typeof(v) == CJ_FALSE)
+		return cj_typeof(v) == CJ_TRUE;
 	if (val_long(v, &n) != -1)
 		return -1;
 	s = code_text(v);
@@ -1495,7 +1479,7 @@ dci_disability_clear(dci_disability *d)
 }
 
 int
-dci_map_disability(struct json_object *rec, dci_disability *out)
+dci_map_disability(const cj_node *rec, dci_disability *out)
 {
 	static const char *const status_keys_dr[] = {"disability_status", "disabilityStatus", NULL};
 	static const char *const flag_keys[] = {"has_disability", "hasDisability", "disabled", NULL};
@@ -1518,8 +1502,10 @@ dci_map_disability(struct json_object *rec, dci_disability *out)
 	memset(out, 0, sizeof(*out));
 	out->has_disability = -1;
 	out->registry_says = -1;
-	if (!json_object_is_type(rec, json_type_object))
+	if (!is_obj(rec))
 		return DCI_REC_NOT_OBJECT;
+	if (cj_has_nul(rec))
+		return DCI_REC_NUL;
 	nnodes = person_nodes(rec, nodes);
 
 	/* registry verdict: disability_status, else a direct flag */
@@ -1542,7 +1528,7 @@ dci_map_disability(struct json_object *rec, dci_disability *out)
 		{
 			jobj		v = get(nodes[i], info_keys[k]);
 
-			if (json_object_is_type(v, json_type_array))
+			if (is_arr(v))
 			{
 				for (size_t j = 0; j < arr_len(v) && j < MAX_IDENTS; j++)
 					wg_entry(out, arr_at(v, j));
@@ -1561,13 +1547,13 @@ dci_map_disability(struct json_object *rec, dci_disability *out)
 		jobj		det = get(nodes[i], "disability_details");
 		jobj		info = get(nodes[i], "disability_info");
 
-		if (json_object_is_type(det, json_type_object))
+		if (is_obj(det))
 			add_types(&cx, out, get(det, "impairment_type"));
 		for (size_t j = 0; j < arr_len(det) && j < MAX_IDENTS; j++)
 			add_types(&cx, out, get(arr_at(det, j), "impairment_type"));
 		for (int k = 0; type_keys[k]; k++)
 			add_types(&cx, out, get(nodes[i], type_keys[k]));
-		if (json_object_is_type(info, json_type_object))
+		if (is_obj(info))
 			add_types(&cx, out, get(info, "disability_type"));
 		for (size_t j = 0; j < arr_len(info) && j < MAX_IDENTS; j++)
 			add_types(&cx, out, get(arr_at(info, j), "disability_type"));

@@ -10,22 +10,27 @@
  * input makes these functions crash; a field of the wrong type is ignored.
  *
  * Every string in an output struct is malloc'd (NULL = none) and freed by the
- * matching *_clear function.  Split the reg_records value itself into records
+ * matching *_clear function.  Records are nodes of the tree the response was
+ * parsed into (canonjson.h); split the reg_records value itself into records
  * with dci_records_len / dci_records_get (envelope.h): they accept an array,
  * a single object, or nothing.
+ *
+ * A record holding U+0000 anywhere (value or key) is refused whole with
+ * DCI_REC_NUL: PostgreSQL cannot store the character, and cutting the text
+ * at it would change what the registry said.  The glue fails that row only.
  */
 #ifndef DCI_RECORDS_H
 #define DCI_RECORDS_H
 
 #include <stddef.h>
 
-/* json-c objects only as struct pointers: glue code cannot include json-c. */
-struct json_object;
+#include "canonjson.h"
 
 /* Return codes of the dci_map_* functions. */
 #define DCI_REC_OK			0
 #define DCI_REC_NOT_OBJECT	(-1)	/* the record is not a JSON object */
 #define DCI_REC_NOMEM		(-2)
+#define DCI_REC_NUL			(-3)	/* the record holds U+0000 (cj_has_nul) */
 
 /* Bits of the "bad" member: a field was present but could not be read. */
 #define DCI_BAD_BIRTH_DATE	0x01
@@ -60,17 +65,38 @@ char	   *dci_date_normalize(const char *s);
 /*
  * Field readers (o may be anything; key is looked up only in an object).
  *
- * dci_rec_text: a string (or integer/real, as its JSON text) that is not
- * blank; NULL for "", whitespace, null, absent, booleans, objects, arrays.
- * The pointer is owned by o.
+ * dci_rec_text: a string (or a number, as its canonical text) that is not
+ * blank; NULL for "", whitespace, null, absent, booleans, objects, arrays,
+ * and for a string holding U+0000.  The pointer is owned by the tree.
  * dci_rec_long: 1 and *out set for 3, 3.0 or "3" (blanks around allowed);
- * 0 for absent/null/""; -1 for anything else (3.5, "x", [], overflow).
+ * 0 for absent/null/""; -1 for anything else (3.5, "x", [], and any value
+ * beyond a long: refused, never clamped).
  * dci_rec_bool: 1 for true, 1, "1", "true", "yes", "y", "t"; 0 for false, 0,
  * "0", "false", "no", "n", "f" (any case); -1 for absent or anything else.
  */
-const char *dci_rec_text(struct json_object *o, const char *key);
-int			dci_rec_long(struct json_object *o, const char *key, long *out);
-int			dci_rec_bool(struct json_object *o, const char *key);
+const char *dci_rec_text(const cj_node *o, const char *key);
+int			dci_rec_long(const cj_node *o, const char *key, long *out);
+int			dci_rec_bool(const cj_node *o, const char *key);
+
+/* Answers of dci_rec_has_identifier. */
+#define DCI_ID_YES			1
+#define DCI_ID_NO			0
+#define DCI_ID_NONE			(-1)	/* the record carries no identifier at all */
+
+/*
+ * Does the record carry identifier (type, value)?  For binding an answer to
+ * the question: the type compares without case (and "ns:org:IdType:BRN"
+ * matches "BRN"), the value exactly.  Read from the shapes pick_identifier
+ * knows: spdci identifier[] / identifier {identifier_type, identifier_value},
+ * OpenCRVS identifier[{name or type, identifier}], dci_PersonRecord's
+ * identifier_type + identifier, and the same under member,
+ * member.demographic_info(.person), demographic_info(.person),
+ * personal_details and person (IBR, DR).  At most 64 identifiers are looked
+ * at.  A record holding U+0000 anywhere answers DCI_ID_YES or DCI_ID_NO,
+ * never DCI_ID_NONE (a value with U+0000 never matches).  DCI_ID_NONE also
+ * when rec is no object or type/value is NULL.
+ */
+int			dci_rec_has_identifier(const cj_node *rec, const char *type, const char *value);
 
 /* A CRVS person (birth or death record). */
 typedef struct dci_birth
@@ -94,8 +120,10 @@ typedef struct dci_birth
 /*
  * Map one CRVS record.  want_idtype (NULL: none) selects which identifier
  * is reported.  *out is overwritten; on failure it is left cleared.
+ * DCI_REC_OK, DCI_REC_NOT_OBJECT, DCI_REC_NUL or DCI_REC_NOMEM (all three
+ * mappers).
  */
-int			dci_map_birth(struct json_object *rec, dci_profile p,
+int			dci_map_birth(const cj_node *rec, dci_profile p,
 						  const char *want_idtype, dci_birth *out);
 void		dci_birth_clear(dci_birth *b);
 
@@ -113,7 +141,7 @@ typedef struct dci_enrollment
 	unsigned	bad;
 } dci_enrollment;
 
-int			dci_map_enrollment(struct json_object *rec, const char *want_idtype,
+int			dci_map_enrollment(const cj_node *rec, const char *want_idtype,
 							   dci_enrollment *out);
 void		dci_enrollment_clear(dci_enrollment *e);
 
@@ -142,7 +170,7 @@ typedef struct dci_disability
 	unsigned	bad;
 } dci_disability;
 
-int			dci_map_disability(struct json_object *rec, dci_disability *out);
+int			dci_map_disability(const cj_node *rec, dci_disability *out);
 void		dci_disability_clear(dci_disability *d);
 
 /*

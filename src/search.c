@@ -30,7 +30,7 @@ PG_FUNCTION_INFO_V1(dci_search_by_id_batch);
 static void
 check_single_item(dci_exchange *ex)
 {
-	struct json_object *records;
+	const cj_node *records;
 	dci_error	err;
 
 	if (dci_item_outcome(ex, 0, &records, &err) == DCI_FAILED)
@@ -165,7 +165,7 @@ dci_test_connection(PG_FUNCTION_ARGS)
 	{
 		dci_search_item item;
 		dci_exchange *ex;
-		struct json_object *records;
+		const cj_node *records;
 		dci_error	err;
 		dci_outcome o;
 
@@ -229,19 +229,26 @@ dci_test_connection(PG_FUNCTION_ARGS)
 
 /* dci_search_by_id_batch: the raw records of each identifier, as a jsonb array. */
 static bool
-map_records(dci_source *src, const char *value, struct json_object *records, TupleDesc rectype,
+map_records(dci_source *src, const char *value, const cj_node *records, TupleDesc rectype,
 			void *extra, Datum *out, bool *isnull, char **error, int *sqlstate)
 {
 	StringInfoData buf;
 	size_t		n = dci_records_len(records);
 
+	if (cj_has_nul(records))
+	{
+		*sqlstate = ERRCODE_UNTRANSLATABLE_CHARACTER;
+		*error = psprintf("DCI source \"%s\" returned a record holding \\u0000, which PostgreSQL cannot store",
+						  src->code);
+		return false;
+	}
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '[');
 	for (size_t i = 0; i < n; i++)
 	{
 		if (i > 0)
 			appendStringInfoChar(&buf, ',');
-		appendStringInfoString(&buf, dci_json_text(dci_records_get(records, i)));
+		appendStringInfoString(&buf, dci_node_text(dci_records_get(records, i)));
 	}
 	appendStringInfoChar(&buf, ']');
 	*out = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));

@@ -31,6 +31,8 @@
 /* Ed25519 signatures are always this long. */
 #define ED25519_SIG_LEN		64
 
+static const cj_limits jws_header_limits = {256, 8};
+
 struct dci_key
 {
 	EVP_PKEY   *pkey;
@@ -728,7 +730,7 @@ typedef struct sig_param
 
 enum
 {
-	P_KID, P_KEYID, P_ALG, P_CREATED, P_EXPIRES, P_HEADERS, P_SIGNATURE, P_COUNT
+	P_KID, P_KEYID, P_ALG, P_CREATED, P_EXPIRES, P_HEADERS, P_SIGNATURE, P_NAMESPACE, P_COUNT
 };
 
 /*
@@ -881,6 +883,7 @@ dci_sig_verify(const dci_key *pub, const char *field,
 		[P_EXPIRES] = {"expires"},
 		[P_HEADERS] = {"headers"},
 		[P_SIGNATURE] = {"signature"},
+		[P_NAMESPACE] = {"namespace"},
 	};
 	const sig_param *kid;
 	long		created;
@@ -926,6 +929,14 @@ dci_sig_verify(const dci_key *pub, const char *field,
 	if (ps[P_HEADERS].seen && !headers_ok(&ps[P_HEADERS]))
 	{
 		set_err(err, errlen, "signature field: headers must be \"(created) (expires) digest\"");
+		return DCI_SIG_MALFORMED;
+	}
+	/* OpenSPP writes "dci", the standard's example "spdci" */
+	if (ps[P_NAMESPACE].seen &&
+		!(ps[P_NAMESPACE].len == 3 && strncasecmp(ps[P_NAMESPACE].val, "dci", 3) == 0) &&
+		!(ps[P_NAMESPACE].len == 5 && strncasecmp(ps[P_NAMESPACE].val, "spdci", 5) == 0))
+	{
+		set_err(err, errlen, "signature field: namespace is neither \"dci\" nor \"spdci\"");
 		return DCI_SIG_MALFORMED;
 	}
 	if (ps[P_ALG].seen &&
@@ -1081,7 +1092,8 @@ dci_jws_verify(const dci_key *pub, const char *jws,
 		res = DCI_SIG_MALFORMED;
 		goto done;
 	}
-	h = cj_parse((const char *) hdr, hdrlen, perr, sizeof(perr));
+	/* a protected header is a handful of members: a tight budget */
+	h = cj_parse_ex((const char *) hdr, hdrlen, &jws_header_limits, NULL, perr, sizeof(perr));
 	if (h == NULL || cj_typeof(h) != CJ_OBJECT)
 	{
 		set_err(err, errlen, "JWS header is not a JSON object");

@@ -291,28 +291,30 @@ main(int argc, char **argv)
 		ok++;
 		if (regpub)
 		{
-			/* what the extension does with an answer: verify, parse, find the item */
+			/* what the extension does with an answer: parse once, verify, find the item */
 			dci_response r;
-			dci_sig_result sr = dci_verify_response(out.data, out.len, DCI_SIGN_ED25519, regpub,
-													(long) time(NULL), 60, err, sizeof(err));
+			dci_sig_result sr = DCI_SIG_MALFORMED;
 
+			if (dci_response_parse(out.data, out.len, NULL, &r, err, sizeof(err)) == CJ_OK)
+				sr = dci_verify_parsed(&r, DCI_SIGN_ED25519, regpub, (long) time(NULL), 60,
+									   err, sizeof(err));
 			if (sr != DCI_SIG_OK)
 			{
 				if (failed < 3)
 					fprintf(stderr, "rawclient: request %ld: signature %s: %s\n", i,
 							dci_sig_result_name(sr), err);
+				dci_response_free(&r);
 				failed++;
 				ok--;
 				continue;
 			}
-			if (dci_response_parse(out.data, out.len, &r, err, sizeof(err)) == 0)
 			{
-				struct json_object *item = dci_response_item(&r, ref, 0);
+				const cj_node *item = dci_response_item(&r, ref, 0);
 
 				if (item && dci_records_len(dci_item_records(item)) > 0)
 					found++;
-				dci_response_free(&r);
 			}
+			dci_response_free(&r);
 		}
 		else if (out.data && strstr(out.data, "\"reg_records\":[{") != NULL)
 			found++;

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <json-c/json.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -26,7 +25,25 @@
 #define UNIT_MAIN
 #include "unit.h"
 
-/* records tests live in test_records.c */
+/* tree tests live in test_json.c, records tests in test_records.c, the rest in test_envelope.c */
+void		test_envelope_builders(void);
+void		test_envelope_binding(void);
+void		test_envelope_verify_parsed(void);
+void		test_callbacks(void);
+void		test_callback_refusals(void);
+void		test_acks(void);
+void		test_token_reply(void);
+void		test_retry_hint(void);
+void		test_sanitize(void);
+int			unit_emit_samples(const char *dir);
+void		test_json_result_codes(void);
+void		test_json_budget(void);
+void		test_json_numbers(void);
+void		test_json_float_shortest(void);
+void		test_json_utf8(void);
+void		test_json_nul(void);
+void		test_json_tree(void);
+void		test_json_compact(void);
 void		test_records_dates(void);
 void		test_records_helpers(void);
 void		test_records_birth_spdci(void);
@@ -42,15 +59,23 @@ void		test_records_reg_records(void);
 void		test_records_garbage(void);
 void		test_records_random(void);
 void		test_records_huge(void);
+void		test_records_nul_numbers(void);
+void		test_records_has_identifier(void);
 
-static json_object *
+/* A vectors file as a tree (exits when unreadable: nothing can be checked without it). */
+static cj_node *
 load_json(const char *name)
 {
 	char		path[1024];
-	json_object *o;
+	char		err[256];
+	size_t		len;
+	char	   *text;
+	cj_node    *o;
 
 	snprintf(path, sizeof(path), "%s/%s", unit_vectors_dir, name);
-	o = json_object_from_file(path);
+	text = unit_read_file(path, &len);
+	o = text ? cj_parse(text, len, err, sizeof(err)) : NULL;
+	free(text);
 	if (o == NULL)
 	{
 		fprintf(stderr, "cannot read %s\n", path);
@@ -85,20 +110,21 @@ load_text(const char *name)
 	return buf;
 }
 
+/* A string member, or a number member as its text. */
 static const char *
-str(json_object *o, const char *key)
+str(const cj_node *o, const char *key)
 {
-	json_object *v;
+	const cj_node *v = cj_get(o, key);
 
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
+	return cj_typeof(v) == CJ_NUMBER ? cj_number(v, NULL) : cj_string(v);
 }
 
 /* Every dci-ed25519 vector: canonical text, digest, signing string, signature, field. */
 static void
 test_ed25519_vectors(void)
 {
-	json_object *root = load_json("dci-ed25519.json");
-	json_object *vs;
+	cj_node    *root = load_json("dci-ed25519.json");
+	const cj_node *vs;
 	char		err[256];
 	dci_key    *priv = dci_key_load_private(str(root, "private_key_pem"), err, sizeof(err));
 	dci_key    *pub = dci_key_load_public(str(root, "public_key_pem"), err, sizeof(err));
@@ -108,11 +134,11 @@ test_ed25519_vectors(void)
 	dbuf		jwk;
 
 	CHECK(priv != NULL && pub != NULL, "vector keys load: %s", err);
-	json_object_object_get_ex(root, "vectors", &vs);
-	CHECK(json_object_array_length(vs) >= 8, "at least 8 vectors");
-	for (size_t i = 0; i < json_object_array_length(vs); i++)
+	vs = cj_get(root, "vectors");
+	CHECK(cj_array_len(vs) >= 8, "at least 8 vectors");
+	for (size_t i = 0; i < cj_array_len(vs); i++)
 	{
-		json_object *v = json_object_array_get_idx(vs, i);
+		const cj_node *v = cj_array_get(vs, i);
 		const char *name = str(v, "name");
 		const char *body = str(v, "body");
 		const char *want = str(v, "canonical");
@@ -171,14 +197,14 @@ test_ed25519_vectors(void)
 	dbuf_free(&jwk);
 	dci_key_free(priv);
 	dci_key_free(pub);
-	json_object_put(root);
+	cj_free(root);
 }
 
 /* Malformed signature fields are MALFORMED or MISSING, never a crash. */
 static void
 test_malformed_fields(void)
 {
-	json_object *root = load_json("dci-ed25519.json");
+	cj_node    *root = load_json("dci-ed25519.json");
 	char		err[256];
 	dci_key    *pub = dci_key_load_public(str(root, "public_key_pem"), err, sizeof(err));
 	const char *canon = "{}";
@@ -200,14 +226,14 @@ test_malformed_fields(void)
 		CHECK(dci_sig_verify(pub, bad[i], canon, 2, 0, 60, NULL, 0, err, sizeof(err)) == DCI_SIG_MALFORMED,
 			  "field %zu is MALFORMED", i);
 	dci_key_free(pub);
-	json_object_put(root);
+	cj_free(root);
 }
 
 /* The RS256 compact JWS vector (OpenCRVS style). */
 static void
 test_jws_vector(void)
 {
-	json_object *root = load_json("jws-rs256.json");
+	cj_node    *root = load_json("jws-rs256.json");
 	char	   *pem = load_text("rs256-test-key.pem");
 	char		err[256];
 	dci_key    *priv = dci_key_load_private(pem, err, sizeof(err));
@@ -244,7 +270,7 @@ test_jws_vector(void)
 	dci_key_free(priv);
 	dci_key_free(pub);
 	free(pem);
-	json_object_put(root);
+	cj_free(root);
 }
 
 static void
@@ -316,18 +342,20 @@ test_canon_negative(void)
 	CHECK(cj_canonicalize(deep, 20000, &out, err, sizeof(err)) != 0, "deep nesting rejected");
 	dbuf_free(&out);
 	free(deep);
-	/* duplicate keys: the last wins, once; -0 is 0; 1E400 is Infinity as in Python */
+	/* duplicate keys: the last wins, once; -0 is 0; 1E400 has no canonical form */
 	dbuf_init(&out);
 	cj_canonicalize("{\"b\":1,\"a\":2,\"b\":3}", 19, &out, err, sizeof(err));
 	CHECK(strcmp(out.data, "{\"a\":2,\"b\":3}") == 0, "duplicate key: %s", out.data);
 	dbuf_reset(&out);
 	{
-		const char *nums = "[-0,1E400,-1e400,5e-324,1e16,1e15,0.0001,0.00001]";
+		const char *nums = "[-0,5e-324,1e16,1e15,0.0001,0.00001]";
 
 		cj_canonicalize(nums, strlen(nums), &out, err, sizeof(err));
 	}
-	CHECK(strcmp(out.data, "[0,Infinity,-Infinity,5e-324,1e+16,1000000000000000.0,0.0001,1e-05]") == 0,
+	CHECK(strcmp(out.data, "[0,5e-324,1e+16,1000000000000000.0,0.0001,1e-05]") == 0,
 		  "numbers: %s", out.data);
+	dbuf_reset(&out);
+	CHECK(cj_canonicalize("[1E400]", 7, &out, err, sizeof(err)) != 0 && out.len == 0, "1E400 refused");
 	dbuf_free(&out);
 	n = cj_parse("{\"s\":\"x\",\"n\":1}", 15, err, sizeof(err));
 	CHECK(n && cj_string(cj_get(n, "s")) && strcmp(cj_string(cj_get(n, "s")), "x") == 0, "cj_get string");
@@ -460,7 +488,13 @@ test_canon_numbers(void)
 			 "[1e+16,9999999999999998.0,1000000000000000.0,1.2345678901234568e+17,0.0001,1e-05,0.000123,1.5e-07]");
 	CANON_IS("[5e-324,2.2250738585072014e-308,1.7976931348623157e308,4.9e-324,1e-400,-1e-400]",
 			 "[5e-324,2.2250738585072014e-308,1.7976931348623157e+308,5e-324,0.0,-0.0]");
-	CANON_IS("[1e999,-1e999,1E400,123e100000000000000000000]", "[Infinity,-Infinity,Infinity,Infinity]");
+	/* what overflows the double has no canonical form (Python would write Infinity, which is no JSON) */
+	CANON_IS("[1e999]", "ERR");
+	CANON_IS("[-1e999]", "ERR");
+	CANON_IS("[1E400]", "ERR");
+	CANON_IS("[123e100000000000000000000]", "ERR");
+	CANON_IS("[1.8e308]", "ERR");
+	CANON_IS("[1e-100000000000000000000,-1e-400]", "[0.0,-0.0]");
 	CANON_IS("[9007199254740993.0,9007199254740993,1.25e+2,1e+100,1.7e-100]",
 			 "[9007199254740992.0,9007199254740993,125.0,1e+100,1.7e-100]");
 	/* 4300 digits are what Python's int() takes; one more is refused */
@@ -477,12 +511,20 @@ test_canon_numbers(void)
 	got = canon_of(big, 4303);
 	CHECK(strcmp(got, "ERR") == 0, "4301-digit integer refused");
 	free(got);
-	/* a huge non-integer is a double like any other */
+	/* a huge non-integer is a double like any other: this one overflows */
 	big[4301] = '.';
 	big[4302] = '5';
 	big[4303] = ']';
 	got = canon_of(big, 4304);
-	CHECK(strcmp(got, "[Infinity]") == 0, "huge float literal: %.30s", got);
+	CHECK(strcmp(got, "ERR") == 0, "huge float literal refused: %.30s", got);
+	free(got);
+	/* the same digits after "0." are a small number */
+	memmove(big + 3, big + 1, 4300);
+	big[1] = '0';
+	big[2] = '.';
+	big[4303] = ']';
+	got = canon_of(big, 4304);
+	CHECK(strcmp(got, "[0.2345678912345679]") == 0, "long fraction: %.30s", got);
 	free(got);
 	free(big);
 }
@@ -618,8 +660,8 @@ test_base64(void)
 static void
 test_sig_fields(void)
 {
-	json_object *root = load_json("dci-ed25519.json");
-	json_object *vs,
+	cj_node    *root = load_json("dci-ed25519.json");
+	const cj_node *vs,
 			   *v;
 	char		err[256];
 	char		kid[64];
@@ -632,8 +674,8 @@ test_sig_fields(void)
 	dbuf		f;
 	size_t		clen;
 
-	json_object_object_get_ex(root, "vectors", &vs);
-	v = json_object_array_get_idx(vs, 0);
+	vs = cj_get(root, "vectors");
+	v = cj_array_get(vs, 0);
 	canon = str(v, "canonical");
 	sig = str(v, "signature");
 	clen = strlen(canon);
@@ -657,6 +699,18 @@ test_sig_fields(void)
 	dbuf_printf(&f, "created=\"%ld\", expires=\"%ld\", headers=\"(created)  (expires) digest\", signature=\"%s\", extra=\"x\"",
 				c, e, sig);
 	CHECK(VERIFY(f.data, c) == DCI_SIG_OK, "no algorithm, spaced headers, unknown member: %s", err);
+	/* both namespaces in use: OpenSPP's "dci" and the standard's example "spdci"; no other */
+	{
+		static const char *const ns[] = {"namespace=\"dci\", ", "namespace=\"spdci\", ", "namespace=SPDCI,",
+		"namespace=\"other\", ", "namespace=\"\", ", "namespace=\"dci\", namespace=\"dci\", "};
+
+		for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
+		{
+			dbuf_reset(&f);
+			dbuf_printf(&f, "%skidId=\"k\", created=\"%ld\", expires=\"%ld\", signature=\"%s\"", ns[i], c, e, sig);
+			CHECK(VERIFY(f.data, c) == (i < 3 ? DCI_SIG_OK : DCI_SIG_MALFORMED), "namespace %zu: %s", i, f.data);
+		}
+	}
 	/* a signature over other times does not verify */
 	dbuf_reset(&f);
 	dbuf_printf(&f, "created=\"%ld\", expires=\"%ld\", signature=\"%s\"", c, e + 1, sig);
@@ -723,15 +777,15 @@ test_sig_fields(void)
 	dbuf_free(&f);
 	dci_key_free(pub);
 	dci_key_free(priv);
-	json_object_put(root);
+	cj_free(root);
 }
 
 /* JWKs: exact members, the vector's x, RSA n and e. */
 static void
 test_jwk(void)
 {
-	json_object *root = load_json("dci-ed25519.json");
-	json_object *jroot = load_json("jws-rs256.json");
+	cj_node    *root = load_json("dci-ed25519.json");
+	cj_node    *jroot = load_json("jws-rs256.json");
 	char		err[256];
 	dci_key    *pub = dci_key_load_public(str(root, "public_key_pem"), err, sizeof(err));
 	dci_key    *priv = dci_key_load_private(str(root, "private_key_pem"), err, sizeof(err));
@@ -774,8 +828,8 @@ test_jwk(void)
 	dci_key_free(pub);
 	dci_key_free(priv);
 	dci_key_free(rsa);
-	json_object_put(root);
-	json_object_put(jroot);
+	cj_free(root);
+	cj_free(jroot);
 }
 
 /* A compact JWS with the given header JSON, payload and signature text. */
@@ -797,8 +851,8 @@ jws_of(const char *header, const char *payload, const char *sig)
 static void
 test_jws_more(void)
 {
-	json_object *root = load_json("jws-rs256.json");
-	json_object *eroot = load_json("dci-ed25519.json");
+	cj_node    *root = load_json("jws-rs256.json");
+	cj_node    *eroot = load_json("dci-ed25519.json");
 	char	   *pem = load_text("rs256-test-key.pem");
 	char		err[256];
 	dci_key    *priv = dci_key_load_private(pem, err, sizeof(err));
@@ -878,8 +932,8 @@ test_jws_more(void)
 	dci_key_free(pub);
 	dci_key_free(ed);
 	free(pem);
-	json_object_put(root);
-	json_object_put(eroot);
+	cj_free(root);
+	cj_free(eroot);
 }
 
 /* PEM of a test key: SPKI public, or PKCS#8 private (encrypted with pass when given). */
@@ -917,7 +971,7 @@ pem_from(EVP_PKEY *pkey, int private, const char *pass)
 static void
 test_key_loading(void)
 {
-	json_object *root = load_json("dci-ed25519.json");
+	cj_node    *root = load_json("dci-ed25519.json");
 	char		err[256];
 	const char *priv_pem = str(root, "private_key_pem");
 	const char *pub_pem = str(root, "public_key_pem");
@@ -966,14 +1020,14 @@ test_key_loading(void)
 	dci_key_free(NULL);
 	CHECK(strcmp(dci_sig_result_name(DCI_SIG_OK), "valid") == 0 &&
 		  strcmp(dci_sig_result_name(DCI_SIG_BAD), "does not verify") == 0, "result names");
-	json_object_put(root);
+	cj_free(root);
 }
 
 /* A request envelope: canonical as written, the ten header members, signed correctly. */
 static void
 test_envelope_build(void)
 {
-	json_object *root = load_json("dci-ed25519.json");
+	cj_node    *root = load_json("dci-ed25519.json");
 	char		err[256];
 	dci_key    *priv = dci_key_load_private(str(root, "private_key_pem"), err, sizeof(err));
 	dci_key    *pub = dci_key_load_public(str(root, "public_key_pem"), err, sizeof(err));
@@ -983,10 +1037,9 @@ test_envelope_build(void)
 	dci_signer	signer = {DCI_SIGN_ED25519, priv, "spmis.example.org|key-1|ed25519", 300};
 	dbuf		body,
 				canon;
-	json_object *b,
-			   *hdr,
-			   *v;
 	cj_node    *n;
+	const cj_node *hdr;
+	const cj_node *v;
 
 	memset(items, 0, sizeof(items));
 	items[0].reference_id = "r-0";
@@ -1001,21 +1054,19 @@ test_envelope_build(void)
 	dbuf_init(&body);
 	dbuf_init(&canon);
 	CHECK(dci_build_search(&h, "txn-1", items, 2, &signer, &body, err, sizeof(err)) == 0, "build: %s", err);
-	b = json_tokener_parse(body.data);
-	CHECK(b != NULL, "body is JSON");
-	json_object_object_get_ex(b, "header", &hdr);
-	CHECK(json_object_object_length(hdr) == 10, "exactly ten header members");
-	CHECK(json_object_object_get_ex(hdr, "total_count", &v) && json_object_is_type(v, json_type_int) &&
-		  json_object_get_int(v) == 2, "total_count is the integer 2");
-	CHECK(json_object_object_get_ex(hdr, "is_msg_encrypted", &v) && json_object_is_type(v, json_type_boolean),
-		  "is_msg_encrypted is a boolean");
-	CHECK(json_object_object_get_ex(hdr, "meta", &v) && json_object_is_type(v, json_type_object), "meta is an object");
+	n = cj_parse(body.data, body.len, err, sizeof(err));
+	CHECK(n != NULL, "body is JSON");
+	hdr = cj_get(n, "header");
+	CHECK(cj_object_len(hdr) == 10, "exactly ten header members");
+	v = cj_get(hdr, "total_count");
+	CHECK(cj_is_integer(v) && strcmp(cj_number(v, NULL), "2") == 0, "total_count is the integer 2");
+	CHECK(cj_typeof(cj_get(hdr, "is_msg_encrypted")) == CJ_FALSE, "is_msg_encrypted is a boolean");
+	CHECK(cj_typeof(cj_get(hdr, "meta")) == CJ_OBJECT, "meta is an object");
 	CHECK(strcmp(str(hdr, "message_ts"), "2025-01-01T00:00:00Z") == 0, "whole-second UTC timestamp");
 	CHECK(strcmp(str(hdr, "sender_uri"), "") == 0, "absent sender_uri is sent as \"\"");
 	CHECK(strstr(body.data, "\"pagination\":{\"page_number\":1,\"page_size\":10}") != NULL, "pagination numbers");
 	CHECK(strstr(body.data, "\"reg_event_type\":\"birth\"") != NULL, "reg_event_type when given");
 	/* the envelope minus the signature is already canonical, and the signature verifies over it */
-	n = cj_parse(body.data, body.len, err, sizeof(err));
 	CHECK(cj_canonical_envelope(cj_get(n, "header"), cj_get(n, "message"), 0, &canon) == 0, "canonical envelope");
 	CHECK(strstr(body.data, canon.data + 1) != NULL, "written canonically");
 	CHECK(dci_sig_verify(pub, cj_string(cj_get(n, "signature")), canon.data, canon.len,
@@ -1026,12 +1077,11 @@ test_envelope_build(void)
 	dbuf_reset(&body);
 	CHECK(dci_build_search(&h, "txn-1", items, 1, &signer, &body, err, sizeof(err)) != 0, "bad query JSON refused");
 	cj_free(n);
-	json_object_put(b);
 	dbuf_free(&body);
 	dbuf_free(&canon);
 	dci_key_free(priv);
 	dci_key_free(pub);
-	json_object_put(root);
+	cj_free(root);
 }
 
 /* Response parsing survives what real registries send. */
@@ -1041,31 +1091,35 @@ test_response_parse(void)
 	struct
 	{
 		const char *body;
-		int			ok;
+		cj_result	ok;
 		const char *status;
 		const char *code;
 	}			cases[] = {
-		{"{\"header\":{\"status\":\"succ\"},\"message\":{\"search_response\":[]}}", 0, "succ", NULL},
-		{"{\"header\":{\"status\":\"rjct\",\"status_reason_code\":\"rjct.errors.too_many\"}}", 0, "rjct", "rjct.errors.too_many"},
-		{"{\"message\":{\"ack_status\":\"ERR\",\"error\":{\"code\":\"err.sender.unknown\",\"message\":\"x\"}}}", 0, NULL, "err.sender.unknown"},
-		{"{\"errors\":[{\"code\":\"E1\",\"message\":\"m\"}]}", 0, NULL, "E1"},
-		{"{\"error\":{\"code\":400,\"message\":\"m\"}}", 0, NULL, "400"},
-		{"<html><body>502</body></html>", -1, NULL, NULL},
-		{"{\"header\":{\"status\":\"succ\"},\"message\":{\"search_resp", -1, NULL, NULL},
-		{"[1,2]", -1, NULL, NULL},
-		{"", -1, NULL, NULL},
-		{"{\"a\":1}   \n", 0, NULL, NULL},
-		{"{\"a\":1} x", -1, NULL, NULL},
+		{"{\"header\":{\"status\":\"succ\"},\"message\":{\"search_response\":[]}}", CJ_OK, "succ", NULL},
+		{"{\"header\":{\"status\":\"rjct\",\"status_reason_code\":\"rjct.errors.too_many\"}}", CJ_OK, "rjct", "rjct.errors.too_many"},
+		{"{\"message\":{\"ack_status\":\"ERR\",\"error\":{\"code\":\"err.sender.unknown\",\"message\":\"x\"}}}", CJ_OK, NULL, "err.sender.unknown"},
+		{"{\"errors\":[{\"code\":\"E1\",\"message\":\"m\"}]}", CJ_OK, NULL, "E1"},
+		{"{\"error\":{\"code\":400,\"message\":\"m\"}}", CJ_OK, NULL, "400"},
+		{"<html><body>502</body></html>", CJ_ERR_SYNTAX, NULL, NULL},
+		{"{\"header\":{\"status\":\"succ\"},\"message\":{\"search_resp", CJ_ERR_TRUNCATED, NULL, NULL},
+		{"[1,2]", CJ_ERR_SHAPE, NULL, NULL},
+		{"", CJ_ERR_TRUNCATED, NULL, NULL},
+		{"{\"a\":1}   \n", CJ_OK, NULL, NULL},
+		{"{\"a\":1} x", CJ_ERR_SYNTAX, NULL, NULL},
+		{"{\"header\":{\"status\":\"succ\",\"sender_id\":\"r\\u0000x\"}}", CJ_ERR_SHAPE, NULL, NULL},
+		{"{\"message\":{\"x\":1e400}}", CJ_ERR_NUMBER, NULL, NULL},
+		{"{\"message\":{\"x\":\"\xc0\xaf\"}}", CJ_ERR_UTF8, NULL, NULL},
 	};
 	char		err[256];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 	{
 		dci_response r;
-		int			rc = dci_response_parse(cases[i].body, strlen(cases[i].body), &r, err, sizeof(err));
+		cj_result	rc = dci_response_parse(cases[i].body, strlen(cases[i].body), NULL, &r, err, sizeof(err));
 
-		CHECK(rc == cases[i].ok, "case %zu parse rc %d", i, rc);
-		if (rc == 0)
+		CHECK(rc == cases[i].ok, "case %zu parse: %s (%s)", i, cj_result_name(rc), err);
+		CHECK(rc == CJ_OK || (r.root == NULL && err[0] != '\0'), "case %zu: a refusal says why, holds nothing", i);
+		if (rc == CJ_OK)
 		{
 			CHECK((r.status == NULL && cases[i].status == NULL) ||
 				  (r.status && cases[i].status && strcmp(r.status, cases[i].status) == 0), "case %zu status", i);
@@ -1080,12 +1134,13 @@ test_response_parse(void)
 		const char *b = "{\"header\":{},\"message\":{\"search_response\":{\"reference_id\":\"x-0\",\"status\":\"succ\","
 			"\"data\":{\"reg_records\":{\"a\":1}},\"pagination\":{\"total_count\":\"7\"}}}}";
 		dci_response r;
-		struct json_object *it;
+		const cj_node *it;
+		long		total = -1;
 
-		CHECK(dci_response_parse(b, strlen(b), &r, err, sizeof(err)) == 0, "lenient parse");
+		CHECK(dci_response_parse(b, strlen(b), NULL, &r, err, sizeof(err)) == CJ_OK, "lenient parse");
 		it = dci_response_item(&r, "x-0", 0);
 		CHECK(it != NULL && dci_records_len(dci_item_records(it)) == 1, "single item, single record");
-		CHECK(dci_item_total_count(it) == 7, "string total_count");
+		CHECK(dci_item_total_count(it, &total) == 1 && total == 7, "string total_count");
 		CHECK(dci_response_item(&r, "x-1", 1) == NULL, "unknown reference");
 		dci_response_free(&r);
 	}
@@ -1095,7 +1150,7 @@ test_response_parse(void)
 			"{\"reference_id\":\"t-1\",\"status\":\"succ\"},{\"reference_id\":\"t-0\",\"status\":\"rjct\"}]}}";
 		dci_response r;
 
-		CHECK(dci_response_parse(b, strlen(b), &r, err, sizeof(err)) == 0, "parse out-of-order");
+		CHECK(dci_response_parse(b, strlen(b), NULL, &r, err, sizeof(err)) == CJ_OK, "parse out-of-order");
 		CHECK(strcmp(dci_item_status(dci_response_item(&r, "t-0", 0)), "rjct") == 0, "t-0 found after a missed hint");
 		CHECK(strcmp(dci_item_status(dci_response_item(&r, "t-1", 1)), "succ") == 0, "t-1 found after a missed hint");
 		CHECK(strcmp(dci_item_status(dci_response_item(&r, "t-1", 0)), "succ") == 0, "t-1 found at its hint");
@@ -1104,11 +1159,25 @@ test_response_parse(void)
 	}
 }
 
+/* Parse a body and verify it on the tree. */
+static dci_sig_result
+verify_body(const char *body, size_t len, dci_signing_mode mode, const dci_key *pub,
+			long now, long skew, char *err, size_t errlen)
+{
+	dci_response r;
+	dci_sig_result res = DCI_SIG_MALFORMED;
+
+	if (dci_response_parse(body, len, NULL, &r, err, errlen) == CJ_OK)
+		res = dci_verify_parsed(&r, mode, pub, now, skew, err, errlen);
+	dci_response_free(&r);
+	return res;
+}
+
 /* A response signed over the header OpenSPP re-serializes still verifies. */
 static void
 test_response_verify(void)
 {
-	json_object *root = load_json("dci-ed25519.json");
+	cj_node    *root = load_json("dci-ed25519.json");
 	char		err[256];
 	dci_key    *priv = dci_key_load_private(str(root, "private_key_pem"), err, sizeof(err));
 	dci_key    *pub = dci_key_load_public(str(root, "public_key_pem"), err, sizeof(err));
@@ -1124,21 +1193,21 @@ test_response_verify(void)
 	dbuf_puts(&body, "{\"signature\":");
 	dci_json_string(&body, field.data);
 	dbuf_puts(&body, ",\"header\":{\"status\":\"succ\",\"sender_id\":\"r\",\"sender_uri\":null},\"message\":{\"a\":1}}");
-	CHECK(dci_verify_response(body.data, body.len, DCI_SIGN_ED25519, pub, now, 60, err, sizeof(err)) == DCI_SIG_OK,
+	CHECK(verify_body(body.data, body.len, DCI_SIGN_ED25519, pub, now, 60, err, sizeof(err)) == DCI_SIG_OK,
 		  "OpenSPP-normalized header verifies: %s", err);
 	dbuf_reset(&body);
 	dbuf_puts(&body, "{\"signature\":");
 	dci_json_string(&body, field.data);
 	dbuf_puts(&body, ",\"header\":{\"status\":\"succ\",\"sender_id\":\"r\"},\"message\":{\"a\":2}}");
-	CHECK(dci_verify_response(body.data, body.len, DCI_SIGN_ED25519, pub, now, 60, err, sizeof(err)) == DCI_SIG_BAD,
+	CHECK(verify_body(body.data, body.len, DCI_SIGN_ED25519, pub, now, 60, err, sizeof(err)) == DCI_SIG_BAD,
 		  "changed message does not verify");
-	CHECK(dci_verify_response("{\"header\":{},\"message\":{}}", 26, DCI_SIGN_ED25519, pub, now, 60, err, sizeof(err)) ==
+	CHECK(verify_body("{\"header\":{},\"message\":{}}", 26, DCI_SIGN_ED25519, pub, now, 60, err, sizeof(err)) ==
 		  DCI_SIG_MISSING, "unsigned is MISSING");
 	dbuf_free(&field);
 	dbuf_free(&body);
 	dci_key_free(priv);
 	dci_key_free(pub);
-	json_object_put(root);
+	cj_free(root);
 }
 
 static const unit_test tests[] = {
@@ -1152,6 +1221,14 @@ static const unit_test tests[] = {
 	UNIT_TEST(test_canon_numbers),
 	UNIT_TEST(test_canon_strings),
 	UNIT_TEST(test_canon_envelope),
+	UNIT_TEST(test_json_result_codes),
+	UNIT_TEST(test_json_budget),
+	UNIT_TEST(test_json_numbers),
+	UNIT_TEST(test_json_float_shortest),
+	UNIT_TEST(test_json_utf8),
+	UNIT_TEST(test_json_nul),
+	UNIT_TEST(test_json_tree),
+	UNIT_TEST(test_json_compact),
 	UNIT_TEST(test_base64),
 	UNIT_TEST(test_sig_fields),
 	UNIT_TEST(test_jwk),
@@ -1160,6 +1237,15 @@ static const unit_test tests[] = {
 	UNIT_TEST(test_envelope_build),
 	UNIT_TEST(test_response_parse),
 	UNIT_TEST(test_response_verify),
+	UNIT_TEST(test_envelope_builders),
+	UNIT_TEST(test_envelope_binding),
+	UNIT_TEST(test_envelope_verify_parsed),
+	UNIT_TEST(test_callbacks),
+	UNIT_TEST(test_callback_refusals),
+	UNIT_TEST(test_acks),
+	UNIT_TEST(test_token_reply),
+	UNIT_TEST(test_retry_hint),
+	UNIT_TEST(test_sanitize),
 	UNIT_TEST(test_records_dates),
 	UNIT_TEST(test_records_helpers),
 	UNIT_TEST(test_records_birth_spdci),
@@ -1175,10 +1261,54 @@ static const unit_test tests[] = {
 	UNIT_TEST(test_records_garbage),
 	UNIT_TEST(test_records_random),
 	UNIT_TEST(test_records_huge),
+	UNIT_TEST(test_records_nul_numbers),
+	UNIT_TEST(test_records_has_identifier),
 };
 
+/* --canonicalize: the canonical form of stdin on stdout (for test/unit/canon-vs-python). */
+static int
+canonicalize_stdin(void)
+{
+	dbuf		in,
+				out;
+	char		buf[65536];
+	char		err[256];
+	size_t		n;
+	cj_limits	lim = {100000000, 0};
+	cj_node    *t;
+
+	dbuf_init(&in);
+	dbuf_init(&out);
+	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0)
+		dbuf_append(&in, buf, n);
+	t = cj_parse_ex(in.data ? in.data : "", in.len, &lim, NULL, err, sizeof(err));
+	if (t == NULL || cj_canonical(t, &out) != 0)
+	{
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	fwrite(out.data, 1, out.len, stdout);
+	cj_free(t);
+	dbuf_free(&in);
+	dbuf_free(&out);
+	return 0;
+}
+
+/*
+ * test_protocol [vectors-dir [test...]]     run the unit tests
+ * test_protocol --emit-samples DIR [vectors-dir]   write the envelopes test/schema/validate checks
+ * test_protocol --canonicalize               canonical JSON of stdin
+ */
 int
 main(int argc, char **argv)
 {
+	if (argc >= 3 && strcmp(argv[1], "--emit-samples") == 0)
+	{
+		if (argc >= 4)
+			unit_vectors_dir = argv[3];
+		return unit_emit_samples(argv[2]);
+	}
+	if (argc >= 2 && strcmp(argv[1], "--canonicalize") == 0)
+		return canonicalize_stdin();
 	return unit_main(tests, sizeof(tests) / sizeof(tests[0]), argc, argv);
 }
