@@ -410,8 +410,9 @@ BEGIN
                                       WHERE i ->> 'type' = t AND i ->> 'value' = r.identifier_value)
                         ELSE r.fetched_at IS NULL OR r.fetched_at < now() - stale_after END),
         answers AS (
+            -- every argument given: an overload with fewer cannot capture the call
             SELECT b.* FROM @extschema@.dci_disability_status_batch(t, ARRAY(SELECT identifier_value FROM pending),
-                                                        dci_sync_disability.source) b)
+                                                        dci_sync_disability.source, false) b)
         -- a failure changes only the last_attempt_* columns: what was known stays
         UPDATE dci.disability_record r SET
             status            = CASE WHEN a.status = 'failed' THEN r.status ELSE a.status END,
@@ -456,6 +457,9 @@ DECLARE
     size integer := coalesce(page_size, 100);
     p integer := 1;
     got integer;
+    this_page jsonb;
+    last_page jsonb;
+    total_text text;
 BEGIN
     IF NOT all_pages THEN
         RETURN @extschema@.dci_search(source, query_type, query, reg_type, reg_event_type, page_size, page_number);
@@ -464,8 +468,24 @@ BEGIN
         page := @extschema@.dci_search(source, query_type, query, reg_type, reg_event_type, size, p);
         IF resp IS NULL THEN resp := page; END IF;
         got := (SELECT count(*) FROM @extschema@.dci_records(page));
-        recs := recs || coalesce((SELECT jsonb_agg(r) FROM @extschema@.dci_records(page) r), '[]');
-        total := (page #>> '{message,search_response,0,pagination,total_count}')::bigint;
+        this_page := coalesce((SELECT jsonb_agg(r) FROM @extschema@.dci_records(page) r), '[]');
+        -- a registry that ignores page_number must not be paged without end
+        IF p > 1 AND got > 0 AND this_page = last_page THEN
+            RAISE EXCEPTION 'DCI source "%" answered page % with the same records as page %', source, p, p - 1
+                USING ERRCODE = 'DC004', HINT = 'The registry seems to ignore page_number; nothing was returned.';
+        END IF;
+        last_page := this_page;
+        recs := recs || this_page;
+        total_text := page #>> '{message,search_response,0,pagination,total_count}';
+        IF total_text IS NOT NULL AND total_text !~ '^\s*[0-9]{1,18}\s*$' THEN
+            RAISE EXCEPTION 'DCI source "%" answered a pagination.total_count that is no count', source
+                USING ERRCODE = 'DC004';
+        END IF;
+        total := total_text::bigint;
+        IF got = 0 AND total IS NOT NULL AND jsonb_array_length(recs) < total THEN
+            RAISE EXCEPTION 'DCI source "%" answered page % with no records, but its total_count says %', source, p, total
+                USING ERRCODE = 'DC004';
+        END IF;
         IF jsonb_array_length(recs) > max_records
            OR (total IS NOT NULL AND total > max_records) THEN
             RAISE EXCEPTION 'search of DCI source "%" has more than % records', source, max_records
@@ -525,7 +545,7 @@ CREATE FUNCTION dci_search_by_identifier_opencrvs(source text, identifier_type t
 RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
     SELECT @extschema@.dci_search(source, 'idtype-value',
                       jsonb_build_object('type', identifier_type, 'value', identifier_value),
-                      'ocrvs:registry_type:' || event_type, event_type)
+                      'ocrvs:registry_type:' || event_type, event_type, NULL::integer, NULL::integer)
 $$;
 COMMENT ON FUNCTION dci_search_by_identifier_opencrvs(text, text, text, text) IS
 'An OpenCRVS identifier search: reg_type ocrvs:registry_type:<event>, reg_event_type <event>';

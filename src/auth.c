@@ -248,9 +248,12 @@ fetch_token(dci_source *src, long *expires_in, long long deadline)
 	}
 	if (rc != DCI_TOKEN_OK)
 	{
+		/* a token that could ride an HTTP header is an auth failure, not mere garbage */
+		bool		bad_token = strstr(err, "access_token") != NULL;
+
 		dci_token_reply_clear(&reply);
 		ereport(ERROR,
-				(errcode(status >= 400 ? ERRCODE_DCI_AUTH : ERRCODE_DCI_BAD_RESPONSE),
+				(errcode(status >= 400 || bad_token ? ERRCODE_DCI_AUTH : ERRCODE_DCI_BAD_RESPONSE),
 				 errmsg("OAuth2 token endpoint of DCI source \"%s\" answered garbage: HTTP %ld, %s",
 						src->code, status, dci_sanitize(err)),
 				 errdetail("Content-Type: %s; token URL %s", content_type, where)));

@@ -196,6 +196,10 @@ dci_lookup_batch(FunctionCallInfo fcinfo, const dci_lookup_kind *kind,
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
+	if (strlen(idtype) > DCI_MAX_IDENTIFIER)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("identifier_type is longer than %d bytes", DCI_MAX_IDENTIFIER)));
 	src = dci_source_get(source);
 	memset(&c, 0, sizeof(c));
 	c.src = src;
@@ -230,6 +234,19 @@ dci_lookup_batch(FunctionCallInfo fcinfo, const dci_lookup_kind *kind,
 
 				tuplestore_putvalues(c.store, c.outdesc, vals, ns);
 			}
+			continue;
+		}
+		/* an identifier too long to be one fails its own row, unsent */
+		if (VARSIZE_ANY_EXHDR(DatumGetPointer(elems[i])) > DCI_MAX_IDENTIFIER)
+		{
+			char	   *msg = psprintf("identifier %d of the batch is longer than %d bytes", i + 1,
+									   DCI_MAX_IDENTIFIER);
+			Datum		vals[4] = {0, 0, CStringGetTextDatum("failed"), CStringGetTextDatum(msg)};
+			bool		ns[4] = {true, true, false, false};
+
+			if (strict)
+				ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s", msg)));
+			tuplestore_putvalues(c.store, c.outdesc, vals, ns);
 			continue;
 		}
 		strs[nstrs++] = TextDatumGetCString(elems[i]);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "storage/lwlock.h"
@@ -62,6 +63,7 @@ typedef struct budget_slot
 	int64		open_until_ms;
 	int32		probe_pid;
 	char		last_failure[160];
+	int64		last_used_ms;
 	/* for dci_source_status() */
 	int32		per_minute;
 	int32		per_day;
@@ -151,10 +153,18 @@ unlock_state(budget_shared *b)
 		LWLockRelease(b->lock);
 }
 
+/*
+ * The slot of (dbid, code), made when create.  When every slot is taken, the
+ * one used longest ago that holds nothing that must be kept (no use today,
+ * no pause, closed circuit) is given up; with none, NULL (the caller fails
+ * the call rather than send without a budget).
+ */
 static budget_slot *
 find_slot(budget_shared *b, Oid dbid, const char *code, bool create)
 {
 	budget_slot *free_slot = NULL;
+	budget_slot *oldest = NULL;
+	int64		now = now_ms();
 
 	for (int i = 0; i < BUDGET_SLOTS; i++)
 	{
@@ -166,15 +176,27 @@ find_slot(budget_shared *b, Oid dbid, const char *code, bool create)
 				free_slot = s;
 		}
 		else if (s->dbid == dbid && strcmp(s->code, code) == 0)
+		{
+			s->last_used_ms = now;
 			return s;
+		}
+		else if ((s->day != utc_day(now) || s->used_today == 0) && s->paused_until_ms <= now &&
+				 s->day_spent_until_ms <= now && s->failures == 0 &&
+				 (oldest == NULL || s->last_used_ms < oldest->last_used_ms))
+			oldest = s;
 	}
-	if (create && free_slot)
+	if (!create)
+		return NULL;
+	if (free_slot == NULL)
+		free_slot = oldest;
+	if (free_slot)
 	{
 		memset(free_slot, 0, sizeof(budget_slot));
 		free_slot->dbid = dbid;
 		strlcpy(free_slot->code, code, NAMEDATALEN);
+		free_slot->last_used_ms = now;
 	}
-	return create ? free_slot : NULL;
+	return free_slot;
 }
 
 static char *
@@ -304,9 +326,13 @@ dci_budget_take(dci_source *src, int cost, long *wait_ms, dci_error *err)
 	s = find_slot(b, MyDatabaseId, src->code, true);
 	if (s == NULL)
 	{
-		/* more sources than slots: no shared budget for this one */
+		/* never send without the budget a source asks for */
 		unlock_state(b);
-		return true;
+		err->sqlstate = ERRCODE_CONFIGURATION_LIMIT_EXCEEDED;
+		err->message = psprintf("no room to keep the budget of DCI source \"%s\": %d sources are in use",
+								src->code, BUDGET_SLOTS);
+		err->hint = pstrdup("Sources with a quota, a pause or an open circuit keep their place for the day.");
+		return false;
 	}
 	s->per_minute = src->requests_per_minute;
 	s->per_day = src->requests_per_day;
@@ -347,6 +373,14 @@ dci_budget_take(dci_source *src, int cost, long *wait_ms, dci_error *err)
 								src->quota_items ? "identifiers" : "requests",
 								format_ms(((int64) utc_day(now) + 1) * 86400000));
 		err->hint = pstrdup("requests_per_day in dci.data_source; rows not sent are failed, known values stay.");
+		ok = false;
+	}
+	if (ok && s->paused_until_ms - now > (int64) src->timeout_seconds * 1000)
+	{
+		err->sqlstate = ERRCODE_DCI_NETWORK;
+		err->message = psprintf("DCI source \"%s\" asked to be left alone until %s, beyond this call's timeout",
+								src->code, format_ms(s->paused_until_ms));
+		err->hint = pstrdup("The registry answered 429 or 503 with a Retry-After; dci_reset_circuit() forgets it.");
 		ok = false;
 	}
 	if (!ok)
@@ -417,7 +451,13 @@ dci_budget_result(dci_source *src, bool failure, long pause_ms, bool day_spent, 
 	{
 		s->failures++;
 		if (why)
-			strlcpy(s->last_failure, why, sizeof(s->last_failure));
+		{
+			/* cut on a character boundary: never half a UTF-8 sequence */
+			int			len = pg_mbcliplen(why, strlen(why), sizeof(s->last_failure) - 1);
+
+			memcpy(s->last_failure, why, len);
+			s->last_failure[len] = '\0';
+		}
 		if (dci_breaker_threshold > 0 && s->failures >= dci_breaker_threshold)
 			s->open_until_ms = now + (int64) dci_breaker_cooldown * 1000;
 	}
@@ -445,6 +485,7 @@ dci_budget_reset_breaker(const char *code)
 			s->open_until_ms = 0;
 			s->probe_pid = 0;
 			s->paused_until_ms = 0;
+			s->day_spent_until_ms = 0;
 		}
 	}
 	unlock_state(b);

@@ -211,7 +211,7 @@ dci_verify_birth_batch(PG_FUNCTION_ARGS)
 		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
 		values = palloc(sizeof(char *) * Max(n, 1));
 		for (int i = 0; i < n; i++)
-			if (!nulls[i])
+			if (!nulls[i] && VARSIZE_ANY_EXHDR(DatumGetPointer(elems[i])) <= DCI_MAX_IDENTIFIER)
 				values[m++] = TextDatumGetCString(elems[i]);
 		bx.deaths = ask_death_register(src, bx.idtype, values, m);
 	}

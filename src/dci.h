@@ -300,6 +300,8 @@ extern HTAB *dci_string_ptr_hash(const char *name, long nelem, Size entrysize, M
 extern void dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 					   const char **values, int n, dci_lookup_cb cb, void *arg);
 extern const char *dci_outcome_name(dci_outcome o);
+/* Longest identifier type or value asked (identifiers are short; this bounds the work). */
+#define DCI_MAX_IDENTIFIER 1024
 extern char *dci_idtype_query(const char *type, const char *value);
 /* A yes/no endpoint (enrolled, disabled): 1 yes, 0 no, -1 not known; raises on failure. */
 extern int	dci_yes_no(dci_source *src, const char *url, const char *kind, const char *idtype,

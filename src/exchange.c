@@ -257,20 +257,22 @@ transport_error(dci_exchange *ex)
 	dci_source *src = ex->src;
 	dci_http_response *h = &ex->http;
 	const char *where = dci_redact_url(ex->url);
+	/* curl's text can quote the peer (a certificate's name): sanitize it */
+	const char *cause = dci_sanitize(h->error);
 
 	switch (h->result)
 	{
 		case DCI_HTTP_TIMEOUT:
 			if (h->stage == DCI_STAGE_CONNECT)
-				set_error(&ex->err, ERRCODE_DCI_TIMEOUT, h->error, "The limit is dci.connect_timeout_ms.",
+				set_error(&ex->err, ERRCODE_DCI_TIMEOUT, cause, "The limit is dci.connect_timeout_ms.",
 						  "DCI source \"%s\" could not be connected to within %d ms", src->code,
 						  dci_connect_timeout_ms);
 			else if (h->stage == DCI_STAGE_TLS)
-				set_error(&ex->err, ERRCODE_DCI_TIMEOUT, h->error, "The limit is dci.connect_timeout_ms.",
+				set_error(&ex->err, ERRCODE_DCI_TIMEOUT, cause, "The limit is dci.connect_timeout_ms.",
 						  "TLS handshake with DCI source \"%s\" did not complete within %d ms",
 						  src->code, dci_connect_timeout_ms);
 			else
-				set_error(&ex->err, ERRCODE_DCI_TIMEOUT, h->error,
+				set_error(&ex->err, ERRCODE_DCI_TIMEOUT, cause,
 						  "The limit is the source's timeout_seconds, counted from the first send and including token fetches and resends.",
 						  "DCI source \"%s\" did not answer within %d s%s", src->code,
 						  src->timeout_seconds,
@@ -292,19 +294,19 @@ transport_error(dci_exchange *ex)
 	{
 		case DCI_STAGE_TLS:
 			set_error(&ex->err, ERRCODE_DCI_NETWORK, where, NULL,
-					  "TLS handshake with DCI source \"%s\" failed: %s", src->code, h->error);
+					  "TLS handshake with DCI source \"%s\" failed: %s", src->code, cause);
 			break;
 		case DCI_STAGE_BODY:
 			set_error(&ex->err, ERRCODE_DCI_NETWORK, psprintf("%zu bytes of the answer had arrived", h->body.len), NULL,
-					  "DCI source \"%s\": connection lost while reading the answer: %s", src->code, h->error);
+					  "DCI source \"%s\": connection lost while reading the answer: %s", src->code, cause);
 			break;
 		case DCI_STAGE_WAIT:
 			set_error(&ex->err, ERRCODE_DCI_NETWORK, where, NULL,
-					  "DCI source \"%s\" closed the connection without answering: %s", src->code, h->error);
+					  "DCI source \"%s\" closed the connection without answering: %s", src->code, cause);
 			break;
 		default:
 			set_error(&ex->err, ERRCODE_DCI_NETWORK, where, NULL,
-					  "DCI source \"%s\" could not be reached: %s", src->code, h->error);
+					  "DCI source \"%s\" could not be reached: %s", src->code, cause);
 			break;
 	}
 }

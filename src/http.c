@@ -543,6 +543,9 @@ finish_slot(slot *s, CURLcode code)
 			break;
 	}
 	resp->stage = code == CURLE_OK ? DCI_STAGE_NONE : failed_stage(s, code);
+	/* garbage from the peer (an HTTP/0.9 reply) is no bad URL of ours */
+	if (resp->result == DCI_HTTP_BAD_URL && resp->stage >= DCI_STAGE_WAIT)
+		resp->result = DCI_HTTP_NETWORK;
 	if (code != CURLE_OK)
 	{
 		snprintf(resp->error, sizeof(resp->error), "%s",

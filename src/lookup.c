@@ -223,6 +223,11 @@ dci_idtype_query(const char *type, const char *value)
 	dbuf		q;
 	char	   *res;
 
+	/* checked before any malloc'd buffer exists: nothing can leak */
+	if (strlen(type) > DCI_MAX_IDENTIFIER || strlen(value) > DCI_MAX_IDENTIFIER)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an identifier type or value is longer than %d bytes", DCI_MAX_IDENTIFIER)));
 	dbuf_init(&q);
 	dbuf_puts(&q, "{\"type\":");
 	dci_json_string(&q, type);

@@ -165,6 +165,15 @@ dci_check_schema_version(void)
 	schema_checked = true;
 }
 
+/* A trigger of the extension fires on its own config tables only. */
+static bool
+is_config_table(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+
+	return relid == dci_table_relid("data_source") || relid == dci_table_relid("signing_key");
+}
+
 Datum
 dci_config_changed(PG_FUNCTION_ARGS)
 {
@@ -172,6 +181,10 @@ dci_config_changed(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("dci.config_changed() must be called as a trigger")));
+	if (!is_config_table(((TriggerData *) fcinfo->context)->tg_relation))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("dci.config_changed() is a trigger of dci.data_source and dci.signing_key only")));
 	CacheInvalidateRelcacheByRelid(dci_config_relid());
 	return PointerGetDatum(NULL);
 }
@@ -578,6 +591,9 @@ dci_source_get(const char *code)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("DCI source \"%.*s...\" does not exist", 32, code)));
 
+	/* the key first: code may point into a cached row that the reset below frees */
+	memset(key, 0, sizeof(key));
+	strlcpy(key, code, sizeof(key));
 	dci_ensure_exit_hook();
 	AcceptInvalidationMessages();
 	if (!cache_valid || source_cache == NULL)
@@ -595,18 +611,16 @@ dci_source_get(const char *code)
 		source_cache = hash_create("dci sources", 16, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	}
 
-	memset(key, 0, sizeof(key));
-	strlcpy(key, code, sizeof(key));
 	e = hash_search(source_cache, key, HASH_FIND, &found);
 	if (found && e->src)
 		return e->src;
 
-	s = load_source(code);
+	s = load_source(key);
 	if (s == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("DCI source \"%s\" does not exist", code),
-				 errhint("Add a row to dci.data_source with code = '%s'.", code)));
+				 errmsg("DCI source \"%s\" does not exist", key),
+				 errhint("Add a row to dci.data_source with code = '%s'.", key)));
 	/* cached even if an invalidation arrived meanwhile: the next call resets it */
 	e = hash_search(source_cache, key, HASH_ENTER, &found);
 	e->src = s;
@@ -663,6 +677,10 @@ dci_validate_row(PG_FUNCTION_ARGS)
 				 errmsg("dci.validate_row() must be called as a BEFORE ROW trigger")));
 	newtup = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
 	rel = td->tg_relation;
+	if (!is_config_table(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("dci.validate_row() is a trigger of dci.data_source and dci.signing_key only")));
 	desc = RelationGetDescr(rel);
 
 	for (int i = 0; i < desc->natts; i++)

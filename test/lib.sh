@@ -87,6 +87,9 @@ dci_start_registry() {
 		--key "$DCI_TMP/registry-ed25519.pem" --rsa-key "$DCI_TMP/registry-rsa.pem" \
 		--sender-id registry.local --token spmis-static-token \
 		--client spmis-client:spmis-secret --threads "${DCI_REGISTRY_THREADS:-2}" --quiet \
+		--client spmis-basic:spmis-secret:basic --client spmis-query:spmis-secret:query \
+		--blackhole-port-file "$DCI_TMP/blackhole.port" \
+		--callback-backoff-ms 50 --callback-backoff-cap-ms 500 \
 		2>"$DCI_TMP/registry.log" &
 	DCI_REGISTRY_PID=$!
 	local i
@@ -96,6 +99,12 @@ dci_start_registry() {
 	done
 	[ -s "$DCI_TMP/registry.port" ] || { echo "registry did not start" >&2; cat "$DCI_TMP/registry.log" >&2; return 1; }
 	DCI_TEST_PORT=$(cat "$DCI_TMP/registry.port")
+	for i in $(seq 1 100); do
+		[ -s "$DCI_TMP/blackhole.port" ] && break
+		sleep 0.05
+	done
+	DCI_TEST_BLACKHOLE_PORT=$(cat "$DCI_TMP/blackhole.port" 2>/dev/null || true)
+	export DCI_TEST_BLACKHOLE_PORT
 	DCI_REGISTRY_URL="http://127.0.0.1:$DCI_TEST_PORT"
 	DCI_TEST_REGISTRY_PUBKEY=$(curl -sf "$DCI_REGISTRY_URL/admin/pubkey")
 	DCI_TEST_REGISTRY_RSA_PUBKEY=$(curl -sf "$DCI_REGISTRY_URL/admin/pubkey?alg=rs256")
