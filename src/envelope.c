@@ -274,37 +274,48 @@ dci_build_search(const dci_header *h, const char *transaction_id,
 	dbuf_init(&env);
 	rc |= dbuf_puts(&env, "{\"header\":");
 	rc |= write_header(&env, h);
-	rc |= dbuf_puts(&env, ",\"message\":{\"search_request\":[");
+	rc |= dbuf_puts(&env, ",\"message\":");
 	if (rc)
+		SETERR("out of memory");
+	else if (dci_search_message(transaction_id, items, nitems, h->message_ts, &env, err, errlen) != 0)
+		rc = -1;
+	else if (dbuf_putc(&env, '}') != 0)
+	{
+		rc = -1;
+		SETERR("out of memory");
+	}
+	if (rc == 0)
+		rc = finish_body(&env, signer, h->message_ts, body, err, errlen);
+	dbuf_free(&env);
+	return rc ? -1 : 0;
+}
+
+int
+dci_search_message(const char *transaction_id, const dci_search_item *items, int nitems,
+				   long now, dbuf *out, char *err, size_t errlen)
+{
+	int			rc = 0;
+
+	if (dbuf_puts(out, "{\"search_request\":[") != 0)
 	{
 		SETERR("out of memory");
-		goto done;
+		return -1;
 	}
 	for (int i = 0; i < nitems; i++)
 	{
-		if (i > 0 && dbuf_putc(&env, ',') != 0)
+		if (i > 0 && dbuf_putc(out, ',') != 0)
 		{
-			rc = -1;
 			SETERR("out of memory");
-			goto done;
+			return -1;
 		}
-		if (write_search_item(&env, &items[i], h->message_ts, err, errlen) != 0)
-		{
-			rc = -1;
-			goto done;
-		}
+		if (write_search_item(out, &items[i], now, err, errlen) != 0)
+			return -1;
 	}
-	rc |= dbuf_puts(&env, "],\"transaction_id\":");
-	rc |= dci_json_string(&env, transaction_id);
-	rc |= dbuf_puts(&env, "}}");
+	rc |= dbuf_puts(out, "],\"transaction_id\":");
+	rc |= dci_json_string(out, transaction_id);
+	rc |= dbuf_putc(out, '}');
 	if (rc)
-	{
 		SETERR("out of memory");
-		goto done;
-	}
-	rc = finish_body(&env, signer, h->message_ts, body, err, errlen);
-done:
-	dbuf_free(&env);
 	return rc ? -1 : 0;
 }
 
@@ -378,6 +389,33 @@ dci_json_get_long(json_object *o, const char *key, long *out)
 		default:
 			return -1;
 	}
+}
+
+json_object *
+dci_json_get(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (o == NULL || !json_object_is_type(o, json_type_object) ||
+		!json_object_object_get_ex(o, key, &v))
+		return NULL;
+	return v;
+}
+
+void
+dci_response_view(json_object *header, json_object *message, dci_response *out)
+{
+	json_object *items = dci_json_get(message, "search_response");
+
+	memset(out, 0, sizeof(*out));
+	out->header = json_object_is_type(header, json_type_object) ? header : NULL;
+	out->message = json_object_is_type(message, json_type_object) ? message : NULL;
+	out->status = dci_json_get_string(out->header, "status");
+	out->reason_code = dci_json_get_string(out->header, "status_reason_code");
+	out->reason_message = dci_json_get_string(out->header, "status_reason_message");
+	if (items && (json_object_is_type(items, json_type_array) ||
+				  json_object_is_type(items, json_type_object)))
+		out->items = items;
 }
 
 json_object *

@@ -89,6 +89,14 @@ int			dci_build_search(const dci_header *h, const char *transaction_id,
 							 char *err, size_t errlen);
 
 /*
+ * The message of a search request alone, {"search_request":[...],
+ * "transaction_id":T}, canonical: what dci_build_search signs (an async
+ * search sends it through dci_build_request and records it as sent).
+ */
+int			dci_search_message(const char *transaction_id, const dci_search_item *items,
+							   int nitems, long now, dbuf *out, char *err, size_t errlen);
+
+/*
  * Any other request (subscribe, txn status, enrolled, ...): message_json is
  * the JSON text of the message object; it is canonicalized before signing.
  */
@@ -153,6 +161,15 @@ long		dci_item_total_count(struct json_object *item);
 int			dci_json_get_long(struct json_object *o, const char *key, long *out);
 const char *dci_json_get_string(struct json_object *o, const char *key);
 struct json_object *dci_json_get_object(struct json_object *o, const char *key);
+/* Any member of an object (NULL when absent or o is not an object). */
+struct json_object *dci_json_get(struct json_object *o, const char *key);
+
+/*
+ * A response that borrows header and message from another tree (a txn
+ * status answer carries a callback's message): nothing to free.
+ */
+void		dci_response_view(struct json_object *header, struct json_object *message,
+							  dci_response *out);
 
 /*
  * Verify the signature of a response body against the registry's public key.
