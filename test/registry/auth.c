@@ -2,6 +2,7 @@
  * auth.c - bearer tokens: static ones (--token, /admin/tokens) and OAuth2
  * client-credentials tokens issued by /oauth2/client/token.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ typedef struct client
 	char	   *id;
 	char	   *secret;
 	long		ttl;
+	client_auth method;			/* the only way this client may authenticate */
 } client;
 
 static pthread_mutex_t auth_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -44,7 +46,7 @@ auth_add_static_token(const char *token)
 }
 
 int
-auth_add_client(const char *id, const char *secret, long ttl)
+auth_add_client(const char *id, const char *secret, long ttl, client_auth method)
 {
 	int			rc = 0;
 
@@ -63,6 +65,7 @@ auth_add_client(const char *id, const char *secret, long ttl)
 			free(clients[i].secret);
 			clients[i].secret = s;
 			clients[i].ttl = ttl;
+			clients[i].method = method;
 			goto out;
 		}
 	}
@@ -78,6 +81,7 @@ auth_add_client(const char *id, const char *secret, long ttl)
 		clients[nclients].id = strdup(id);
 		clients[nclients].secret = strdup(secret);
 		clients[nclients].ttl = ttl;
+		clients[nclients].method = method;
 		if (clients[nclients].id == NULL || clients[nclients].secret == NULL)
 		{
 			free(clients[nclients].id);
@@ -143,7 +147,8 @@ auth_revoke_issued(void)
 }
 
 int
-auth_issue(const char *id, const char *secret, char *token_out, size_t toklen, long *ttl)
+auth_issue(const char *id, const char *secret, client_auth method, const char *suffix,
+		   char *token_out, size_t toklen, long *ttl)
 {
 	int			rc = -1;
 	unsigned char rnd[24];
@@ -153,6 +158,8 @@ auth_issue(const char *id, const char *secret, char *token_out, size_t toklen, l
 		return -1;
 	dbuf_init(&b);
 	b64_encode(&b, rnd, sizeof(rnd), true);
+	if (suffix)
+		dbuf_puts(&b, suffix);	/* crlftoken: a token that would smuggle a header */
 	pthread_mutex_lock(&auth_lock);
 	for (int i = 0; i < nclients; i++)
 	{
@@ -161,8 +168,9 @@ auth_issue(const char *id, const char *secret, char *token_out, size_t toklen, l
 
 		if (strcmp(clients[i].id, id) != 0)
 			continue;
-		if (strlen(secret) != sl || CRYPTO_memcmp(clients[i].secret, secret, sl) != 0)
-			break;
+		if (strlen(secret) != sl || CRYPTO_memcmp(clients[i].secret, secret, sl) != 0 ||
+			clients[i].method != method)
+			break;				/* right secret, wrong method: refused too */
 		*ttl = clients[i].ttl >= 0 ? clients[i].ttl : default_ttl;	/* -1: the default */
 		snprintf(token_out, toklen, "%s", b.data);
 		strmap_put(&issued, b.data, b.len, (void *) (intptr_t) (time(NULL) + *ttl), NULL);
@@ -180,4 +188,126 @@ auth_issue(const char *id, const char *secret, char *token_out, size_t toklen, l
 	pthread_mutex_unlock(&auth_lock);
 	dbuf_free(&b);
 	return rc;
+}
+
+/* ------------------------------------------------------ periodic revocation */
+
+static pthread_mutex_t rev_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rev_cond = PTHREAD_COND_INITIALIZER;
+static pthread_t rev_thread;
+static bool rev_started,
+			rev_stop;
+static long rev_ms;				/* 0: stopped */
+static uint64_t rev_gen;		/* bumped on every change: the wait restarts */
+
+static void *
+rev_main(void *arg)
+{
+	pthread_mutex_lock(&rev_lock);
+	while (!rev_stop)
+	{
+		struct timespec due;
+		uint64_t	gen = rev_gen;
+		int			rc;
+
+		if (rev_ms <= 0)
+		{
+			pthread_cond_wait(&rev_cond, &rev_lock);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &due);
+		due.tv_sec += rev_ms / 1000;
+		due.tv_nsec += (rev_ms % 1000) * 1000000L;
+		if (due.tv_nsec >= 1000000000L)
+		{
+			due.tv_sec++;
+			due.tv_nsec -= 1000000000L;
+		}
+		rc = 0;
+		while (!rev_stop && gen == rev_gen && rc != ETIMEDOUT)
+			rc = pthread_cond_timedwait(&rev_cond, &rev_lock, &due);
+		if (rc == ETIMEDOUT && gen == rev_gen && !rev_stop)
+		{
+			pthread_mutex_unlock(&rev_lock);
+			auth_revoke_issued();
+			STAT_ADD(revocations, 1);
+			pthread_mutex_lock(&rev_lock);
+		}
+	}
+	pthread_mutex_unlock(&rev_lock);
+	return NULL;
+}
+
+int
+auth_revoke_every(long ms)
+{
+	int			rc = 0;
+
+	pthread_mutex_lock(&rev_lock);
+	rev_ms = ms > 0 ? ms : 0;
+	rev_gen++;
+	if (!rev_started && rev_ms > 0)
+	{
+		if (pthread_create(&rev_thread, NULL, rev_main, NULL) == 0)
+			rev_started = true;
+		else
+			rc = -1;
+	}
+	pthread_cond_signal(&rev_cond);
+	pthread_mutex_unlock(&rev_lock);
+	return rc;
+}
+
+long
+auth_revoke_interval(void)
+{
+	long		ms;
+
+	pthread_mutex_lock(&rev_lock);
+	ms = rev_ms;
+	pthread_mutex_unlock(&rev_lock);
+	return ms;
+}
+
+void
+auth_shutdown(void)
+{
+	pthread_mutex_lock(&rev_lock);
+	rev_stop = true;
+	pthread_cond_signal(&rev_cond);
+	pthread_mutex_unlock(&rev_lock);
+	if (rev_started)
+		pthread_join(rev_thread, NULL);
+	pthread_mutex_lock(&auth_lock);
+	strmap_free(&static_tokens, NULL);
+	strmap_free(&issued, NULL);
+	for (int i = 0; i < nclients; i++)
+	{
+		free(clients[i].id);
+		free(clients[i].secret);
+	}
+	free(clients);
+	clients = NULL;
+	nclients = 0;
+	pthread_mutex_unlock(&auth_lock);
+}
+
+const char *
+client_auth_name(client_auth m)
+{
+	return m == CLIENT_BASIC ? "basic" : m == CLIENT_QUERY ? "query" : "body";
+}
+
+int
+client_auth_parse(const char *s, client_auth *m)
+{
+	if (strcmp(s, "body") == 0)
+		*m = CLIENT_BODY;
+	else if (strcmp(s, "basic") == 0)
+		*m = CLIENT_BASIC;
+	else if (strcmp(s, "query") == 0)
+		*m = CLIENT_QUERY;
+	else
+		return -1;
+	return 0;
 }

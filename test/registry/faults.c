@@ -2,6 +2,7 @@
  * faults.c - per-request options and faults, from /opt/<list>/... (stateless,
  * so parallel tests never disturb each other), and small reply helpers.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,125 @@ bad:
 	return -1;
 }
 
+static int
+set_text(char *dst, size_t size, const char *val, char *err, size_t errlen, const char *name,
+		 const char *example)
+{
+	if (val == NULL || *val == '\0' || strlen(val) >= size)
+	{
+		snprintf(err, errlen, "option %s needs a value (e.g. %s=%s)", name, name, example);
+		return -1;
+	}
+	snprintf(dst, size, "%s", val);
+	return 0;
+}
+
+static const struct
+{
+	const char *name;
+	size_t		offset;
+}			flags[] = {
+#define F(n, f) {n, offsetof(opts, f)}
+	F("nosig", nosig), F("noauth", noauth), F("lax", lax), F("notfound-rjct", notfound_rjct),
+	F("single", single), F("strcount", strcount), F("strexpiry", strexpiry),
+	F("html", html), F("htmlok", htmlok), F("truncate", truncate), F("401", always401),
+	F("redirect", redirect), F("status202", status202), F("close", close), F("reset", reset),
+	F("resetbody", resetbody), F("unsigned", unsigned_), F("badsig", badsig),
+	F("expiredsig", expiredsig), F("futuresig", futuresig), F("sigrjct", sigrjct),
+	F("hdrrjct", hdrrjct), F("noheader", noheader), F("rcvd", rcvd), F("ignorepage", ignorepage),
+	F("ocrvsheader", ocrvsheader),
+	F("wrongtxn", wrongtxn), F("notxn", notxn), F("wrongreceiver", wrongreceiver),
+	F("wrongref", wrongref), F("replay", replay), F("badutf8", badutf8), F("nul", nul),
+	F("numambig", numambig), F("bigint", bigint), F("crlftoken", crlftoken),
+	F("ack200", ack200), F("acknack", acknack), F("cbbadsig", cbbadsig), F("cbdup", cbdup),
+	F("cbpartial", cbpartial), F("cbunknown", cbunknown), F("cbnone", cbnone),
+#undef F
+};
+
+static int
+parse_one(opts *o, const char *tok, const char *val, char *err, size_t errlen)
+{
+	long		n;
+
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (strcmp(tok, flags[i].name) == 0 && val == NULL)
+		{
+			*(bool *) ((char *) o + flags[i].offset) = true;
+			return 0;
+		}
+	if (strcmp(tok, "delay") == 0 || strcmp(tok, "cbdelay") == 0)
+	{
+		if (set_num(&n, val, 0, 600000, err, errlen, tok) < 0)
+			return -1;
+		*(tok[0] == 'd' ? &o->delay_ms : &o->cbdelay_ms) = (int) n;
+	}
+	else if (strcmp(tok, "drip") == 0)
+	{
+		if (set_num(&n, val, 1, 60000, err, errlen, tok) < 0)
+			return -1;
+		o->drip_ms = (int) n;
+	}
+	else if (strcmp(tok, "status") == 0)
+	{
+		if (set_num(&n, val, 100, 599, err, errlen, tok) < 0)
+			return -1;
+		o->status = (int) n;
+	}
+	else if (strcmp(tok, "retryafter") == 0)
+	{
+		if (set_num(&o->retry_after, val, 0, 1L << 31, err, errlen, tok) < 0)
+			return -1;
+		o->has_retry_after = true;
+	}
+	else if (strcmp(tok, "ratebody") == 0 || strcmp(tok, "ratebodyday") == 0 ||
+			 strcmp(tok, "ratetop") == 0)
+	{
+		if (set_num(&o->rate_after, val, 0, 1L << 31, err, errlen, tok) < 0)
+			return -1;
+		o->rate_body = strcmp(tok, "ratebody") == 0 ? RATE_MINUTE :
+			strcmp(tok, "ratetop") == 0 ? RATE_TOP : RATE_DAY;
+	}
+	else if (strcmp(tok, "oversize") == 0)
+		return set_num(&o->oversize, val, 1, 1L << 31, err, errlen, tok);
+	else if (strcmp(tok, "failfirst") == 0)
+		return set_num(&o->failfirst, val, 0, 1L << 31, err, errlen, tok);
+	else if (strcmp(tok, "nest") == 0 || strcmp(tok, "flat") == 0)
+		return set_num(tok[0] == 'n' ? &o->nest : &o->flat, val, 1, 1L << 31, err, errlen, tok);
+	else if (strcmp(tok, "rjct") == 0 || strcmp(tok, "itemrjct") == 0 ||
+			 strcmp(tok, "ackerr") == 0 || strcmp(tok, "subrjct") == 0)
+	{
+		char	   *dst = tok[0] == 'r' ? o->rjct : tok[0] == 'i' ? o->itemrjct :
+			tok[0] == 'a' ? o->ackerr : o->subrjct;
+
+		return set_code(dst, sizeof(o->rjct), val, err, errlen, tok);
+	}
+	else if (strcmp(tok, "key") == 0)
+		return set_text(o->key, sizeof(o->key), val, err, errlen, tok, "retry-test-1");
+	else if (strcmp(tok, "idtypes") == 0)
+		return set_text(o->idtypes, sizeof(o->idtypes), val, err, errlen, tok, "BRN+NID");
+	else if (strcmp(tok, "otherperson") == 0)
+	{
+		if (set_text(o->otherperson, sizeof(o->otherperson), val, err, errlen, tok, "UIN:1000000901") < 0)
+			return -1;
+		if (strchr(o->otherperson, ':') == NULL)
+		{
+			snprintf(err, errlen, "option otherperson needs TYPE:VALUE (e.g. otherperson=UIN:1000000901)");
+			return -1;
+		}
+	}
+	else if (strcmp(tok, "sign") == 0 && val && strcmp(val, "jws") == 0)
+		o->scheme = SCHEME_JWS;
+	else if (strcmp(tok, "sign") == 0 && val && strcmp(val, "ed25519") == 0)
+		o->scheme = SCHEME_ED25519;
+	else
+	{
+		snprintf(err, errlen, "unknown option \"%s%s%s\" (see test/registry/README.md)",
+				 tok, val ? "=" : "", val ? val : "");
+		return -1;
+	}
+	return 0;
+}
+
 int
 opts_parse(const char *list, size_t len, opts *o, char *err, size_t errlen)
 {
@@ -45,6 +165,7 @@ opts_parse(const char *list, size_t len, opts *o, char *err, size_t errlen)
 	char	   *save = NULL;
 
 	memset(o, 0, sizeof(*o));
+	o->cbdelay_ms = -1;
 	if (len >= sizeof(buf))
 	{
 		snprintf(err, errlen, "option list too long");
@@ -55,71 +176,67 @@ opts_parse(const char *list, size_t len, opts *o, char *err, size_t errlen)
 	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
 	{
 		char	   *val = strchr(tok, '=');
-		long		n;
 
 		if (val)
 			*val++ = '\0';
-#define FLAG(name, field) if (strcmp(tok, name) == 0 && !val) { o->field = true; continue; }
-		FLAG("nosig", nosig);
-		FLAG("noauth", noauth);
-		FLAG("unsigned", unsigned_);
-		FLAG("html", html);
-		FLAG("htmlok", htmlok);
-		FLAG("truncate", truncate);
-		FLAG("badsig", badsig);
-		FLAG("expiredsig", expiredsig);
-		FLAG("futuresig", futuresig);
-		FLAG("401", always401);
-		FLAG("notfound-rjct", notfound_rjct);
-		FLAG("single", single);
-		FLAG("strcount", strcount);
-		FLAG("status202", status202);
-		FLAG("close", close);
-		FLAG("redirect", redirect);
-		FLAG("strexpiry", strexpiry);
-		FLAG("sigrjct", sigrjct);
-		FLAG("hdrrjct", hdrrjct);
-		FLAG("lax", lax);
-#undef FLAG
-		if (strcmp(tok, "delay") == 0)
-		{
-			if (set_num(&n, val, 0, 600000, err, errlen, tok) < 0)
-				return -1;
-			o->delay_ms = (int) n;
-		}
-		else if (strcmp(tok, "status") == 0)
-		{
-			if (set_num(&n, val, 100, 599, err, errlen, tok) < 0)
-				return -1;
-			o->status = (int) n;
-		}
-		else if (strcmp(tok, "oversize") == 0)
-		{
-			if (set_num(&o->oversize, val, 1, 1L << 31, err, errlen, tok) < 0)
-				return -1;
-		}
-		else if (strcmp(tok, "rjct") == 0)
-		{
-			if (set_code(o->rjct, sizeof(o->rjct), val, err, errlen, tok) < 0)
-				return -1;
-		}
-		else if (strcmp(tok, "itemrjct") == 0)
-		{
-			if (set_code(o->itemrjct, sizeof(o->itemrjct), val, err, errlen, tok) < 0)
-				return -1;
-		}
-		else if (strcmp(tok, "sign") == 0 && val && strcmp(val, "jws") == 0)
-			o->scheme = SCHEME_JWS;
-		else if (strcmp(tok, "sign") == 0 && val && strcmp(val, "ed25519") == 0)
-			o->scheme = SCHEME_ED25519;
-		else
-		{
-			snprintf(err, errlen, "unknown option \"%s%s%s\" (see test/registry/README.md)",
-					 tok, val ? "=" : "", val ? val : "");
+		if (parse_one(o, tok, val, err, errlen) < 0)
 			return -1;
-		}
+	}
+	if (o->failfirst && !o->key[0])
+	{
+		snprintf(err, errlen, "option failfirst needs key=K too (the counter's name)");
+		return -1;
 	}
 	return 0;
+}
+
+void
+opts_strip_faults(opts *o)
+{
+	opts		keep;
+
+	memset(&keep, 0, sizeof(keep));
+	keep.nosig = o->nosig;
+	keep.noauth = o->noauth;
+	keep.lax = o->lax;
+	keep.notfound_rjct = o->notfound_rjct;
+	keep.single = o->single;
+	keep.strcount = o->strcount;
+	keep.strexpiry = o->strexpiry;
+	keep.scheme = o->scheme;
+	keep.ack200 = o->ack200;
+	keep.cbdelay_ms = o->cbdelay_ms;
+	memcpy(keep.idtypes, o->idtypes, sizeof(keep.idtypes));
+	memcpy(keep.key, o->key, sizeof(keep.key));
+	keep.failfirst = o->failfirst;
+	*o = keep;
+}
+
+bool
+opts_replaces_answer(const opts *o)
+{
+	return o->status || o->html || o->htmlok || o->redirect || o->rate_body || o->reset;
+}
+
+bool
+opts_streamed(const opts *o)
+{
+	return o->nest > 0 || o->flat > 0 || o->numambig;
+}
+
+void
+reply_reset(reply *r)
+{
+	dbuf		body = r->body;
+
+	if (r->stream)
+	{
+		vbody_free(r->stream);
+		free(r->stream);
+	}
+	memset(r, 0, sizeof(*r));
+	r->body = body;
+	dbuf_reset(&r->body);
 }
 
 void
@@ -154,6 +271,27 @@ reply_error(reply *r, int status, const char *code, const char *message)
 	dbuf_puts(&r->body, "}}");
 }
 
+/*
+ * OpenSPP's rate limiter raises FastAPI's HTTPException(429, detail={...}):
+ * the body is {"detail": {...}} and there is no Retry-After header.
+ */
+void
+reply_rate_limited(reply *r, int kind, long retry_after, const char *message)
+{
+	r->status = 429;
+	r->ctype = "application/json";
+	dbuf_reset(&r->body);
+	if (kind == RATE_TOP)
+		dbuf_printf(&r->body, "{\"retry_after\":%ld,\"error\":\"rate_limit_exceeded\"}", retry_after);
+	else
+	{
+		dbuf_printf(&r->body, "{\"detail\":{\"error\":\"rate_limit_exceeded\",\"error_code\":\"%s\","
+					"\"error_message\":", kind == RATE_DAY ? "RATE_LIMIT_PER_DAY" : "RATE_LIMIT_PER_MINUTE");
+		jw_string(&r->body, message ? message : "Rate limit exceeded");
+		dbuf_printf(&r->body, ",\"retry_after\":%ld}}", retry_after);
+	}
+}
+
 static const char *
 status_code_name(int status)
 {
@@ -176,9 +314,28 @@ status_code_name(int status)
 	}
 }
 
+/* A fault replaces the body: any streamed one goes. */
+static void
+drop_stream(reply *r)
+{
+	if (r->stream)
+	{
+		vbody_free(r->stream);
+		free(r->stream);
+		r->stream = NULL;
+	}
+}
+
 void
 faults_apply(const opts *o, reply *r)
 {
+	if (o->truncate && r->stream)
+	{
+		dbuf_reset(&r->body);
+		vbody_materialize(r->stream, &r->body);
+	}
+	if (o->redirect || o->status || o->html || o->htmlok || o->rate_body || o->truncate)
+		drop_stream(r);
 	if (o->redirect)
 	{
 		/* a working URL: a client that followed it would get an answer */
@@ -211,6 +368,8 @@ faults_apply(const opts *o, reply *r)
 				  "<input name=\"password\" type=\"password\"><button>Sign in</button></form>"
 				  "</body></html>\n");
 	}
+	if (o->rate_body)
+		reply_rate_limited(r, o->rate_body, o->rate_after, NULL);
 	if (o->truncate && r->body.len > 1)
 	{
 		/* a cut body with a correct Content-Length: the client must not accept it as JSON */
@@ -221,4 +380,13 @@ faults_apply(const opts *o, reply *r)
 		r->status = 202;
 	if (o->close)
 		r->close = true;
+	if (o->has_retry_after)
+	{
+		r->has_retry_after = true;
+		r->retry_after = o->retry_after;
+	}
+	r->reset = r->reset || o->reset;
+	r->reset_body = r->reset_body || o->resetbody;
+	if (o->drip_ms)
+		r->drip_ms = o->drip_ms;
 }

@@ -1,7 +1,8 @@
 /*
  * http_server.c - libmicrohttpd glue: body collection, routing, the delay
- * fault (suspend/resume, so a slow answer does not stall other clients on
- * the same thread), per-request logging and connection counting.
+ * and drip faults (suspend/resume, so a slow answer does not stall other
+ * clients on the same thread), streamed bodies, connection resets,
+ * per-request logging and connection counting.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <microhttpd.h>
 
@@ -25,6 +27,8 @@ typedef struct req_ctx
 	dbuf		body;
 	bool		too_large;
 	bool		have_reply;		/* computed, waiting out a delay */
+	bool		admin;			/* not counted in the stats */
+	bool		again;			/* suspended: route again when resumed (admin waits) */
 	int			delay_ms;
 	struct timespec start;
 	reply		rep;
@@ -122,22 +126,166 @@ ms_since(const struct timespec *t0)
 	return (now.tv_sec - t0->tv_sec) * 1e3 + (now.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+/*
+ * Reset the TCP connection now (RST, not FIN): connect() with AF_UNSPEC makes
+ * Linux abort the connection (tcp_disconnect) while the descriptor stays
+ * MHD's; SO_LINGER 0 makes MHD's own close reset it too, on any system.
+ */
+static void
+conn_reset(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct linger lg = {1, 0};
+	struct sockaddr sa;
+
+	if (ci == NULL)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_family = AF_UNSPEC;
+	setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	(void) connect(ci->connect_fd, &sa, sizeof(sa));
+	STAT_ADD(resets, 1);
+}
+
+/* A body served by a content reader: streamed, dripped, or cut by a reset. */
+typedef struct stream_ctx
+{
+	struct MHD_Connection *conn;
+	vbody	   *body;
+	dbuf		hold;			/* a plain body, which body's one segment points into */
+	int			drip_ms;
+	uint64_t	reset_at;		/* UINT64_MAX: never */
+	bool		paused;			/* the pause before this read was taken */
+} stream_ctx;
+
+#define DRIP_CHUNK 16
+
+static void
+stream_pause(stream_ctx *sc, int ms)
+{
+	sc->paused = true;
+	MHD_suspend_connection(sc->conn);
+	dq_add(sc->conn, ms);
+}
+
+static ssize_t
+stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	stream_ctx *sc = cls;
+	uint64_t	sent = sc->body->rpos;
+	size_t		n;
+
+	if (sent >= sc->reset_at)
+	{
+		/* let the part already sent reach the client, then reset */
+		if (!sc->paused)
+		{
+			stream_pause(sc, 100);
+			return 0;
+		}
+		conn_reset(sc->conn);
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	if (sc->drip_ms > 0 && sent > 0 && !sc->paused)
+	{
+		stream_pause(sc, sc->drip_ms);
+		return 0;
+	}
+	sc->paused = false;
+	if (sc->drip_ms > 0 && max > DRIP_CHUNK)
+		max = DRIP_CHUNK;
+	if (sc->reset_at != UINT64_MAX && max > sc->reset_at - sent)
+		max = (size_t) (sc->reset_at - sent);
+	n = vbody_read(sc->body, buf, max);
+	return n > 0 ? (ssize_t) n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void
+stream_free(void *cls)
+{
+	stream_ctx *sc = cls;
+
+	vbody_free(sc->body);
+	free(sc->body);
+	dbuf_free(&sc->hold);
+	free(sc);
+}
+
+static struct MHD_Response *
+stream_response(struct MHD_Connection *conn, reply *r)
+{
+	stream_ctx *sc = calloc(1, sizeof(stream_ctx));
+	struct MHD_Response *resp;
+
+	if (sc == NULL)
+		return NULL;
+	sc->conn = conn;
+	dbuf_init(&sc->hold);
+	if (r->stream)
+	{
+		sc->body = r->stream;
+		r->stream = NULL;
+	}
+	else
+	{
+		sc->body = malloc(sizeof(vbody));
+		if (sc->body == NULL)
+		{
+			free(sc);
+			return NULL;
+		}
+		vbody_init(sc->body);
+		sc->hold = r->body;		/* take the buffer: no copy */
+		dbuf_init(&r->body);
+		vbody_add(sc->body, sc->hold.data, sc->hold.len, 1);
+	}
+	sc->drip_ms = r->drip_ms;
+	sc->reset_at = r->reset_body ? sc->body->total / 2 : UINT64_MAX;
+	resp = MHD_create_response_from_callback(sc->body->total, 64 * 1024, stream_read, sc, stream_free);
+	if (resp == NULL)
+		stream_free(sc);
+	return resp;
+}
+
 static enum MHD_Result
 send_reply(struct MHD_Connection *conn, req_ctx *ctx)
 {
 	reply	   *r = &ctx->rep;
-	size_t		len = r->body.len;
-	char	   *data = dbuf_steal(&r->body);
+	size_t		len;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
+	int			status = r->status ? r->status : 500;
 
-	resp = data ? MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE)
-		: MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL)
+	if (!ctx->admin && status >= 100 && status < 600)
+		STAT_ADD(status_counts[status], 1);
+	if (r->reset)
 	{
-		free(data);
+		/* before any byte of the answer: MHD_NO closes what conn_reset aborted */
+		conn_reset(conn);
+		if (!g_reg.quiet)
+			fprintf(stderr, "dci-registry: %s -> connection reset (%.2f ms)\n",
+					ctx->label, ms_since(&ctx->start));
 		return MHD_NO;
 	}
+	if (r->stream || r->drip_ms > 0 || r->reset_body)
+	{
+		len = r->stream ? (size_t) r->stream->total : r->body.len;
+		resp = stream_response(conn, r);
+	}
+	else
+	{
+		char	   *data;
+
+		len = r->body.len;
+		data = dbuf_steal(&r->body);
+		resp = data ? MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE)
+			: MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
+		if (resp == NULL)
+			free(data);
+	}
+	if (resp == NULL)
+		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype ? r->ctype : "application/json");
 	if (r->www_auth)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
@@ -145,15 +293,28 @@ send_reply(struct MHD_Connection *conn, req_ctx *ctx)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	if (r->location)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
-	ret = MHD_queue_response(conn, r->status ? r->status : 500, resp);
+	if (r->has_retry_after)
+	{
+		char		ra[24];
+
+		snprintf(ra, sizeof(ra), "%ld", r->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	}
+	ret = MHD_queue_response(conn, status, resp);
 	MHD_destroy_response(resp);
 	if (!g_reg.quiet)
 		fprintf(stderr, "dci-registry: %s -> %d (%zu bytes, %.2f ms)\n",
-				ctx->label, r->status, len, ms_since(&ctx->start));
+				ctx->label, status, len, ms_since(&ctx->start));
 	return ret;
 }
 
 /* --------------------------------------------------------------- routing */
+
+const char *
+request_arg(const request *rq, const char *name)
+{
+	return rq->conn ? MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name) : NULL;
+}
 
 static void
 count_connection(struct MHD_Connection *conn)
@@ -179,7 +340,7 @@ route(struct MHD_Connection *conn, const char *url, const char *method, req_ctx 
 	const char *rest;
 	char		err[200];
 
-	memset(&o, 0, sizeof(o));
+	opts_parse("", 0, &o, err, sizeof(err));
 	if (strncmp(path, "/opt/", 5) == 0)
 	{
 		const char *end = strchr(path + 5, '/');
@@ -191,24 +352,51 @@ route(struct MHD_Connection *conn, const char *url, const char *method, req_ctx 
 		}
 		path = end;
 	}
+	if (o.key[0] && strncmp(path, "/admin/", 7) != 0)
+	{
+		/* failfirst=N,key=K: the first N requests with key K get the faults, later ones not */
+		long		rank = counters_hit(o.key);
+
+		if (o.failfirst > 0 && rank > o.failfirst)
+			opts_strip_faults(&o);
+		else if (o.failfirst > 0)
+			counters_faulted(o.key);
+	}
 	rq.method = method;
 	rq.path = path;
 	rq.o = &o;
 	rq.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	rq.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	rq.query_alg = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "alg");
+	rq.conn = conn;
+	rq.query_client_id = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "client_id");
+	rq.query_client_secret = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "client_secret");
+	rq.subscription_code = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-DCI-Subscription-Code");
 	rq.body = ctx->body.data;
 	rq.len = ctx->body.len;
 
+	if (strncmp(path, "/sink/", 6) == 0 || strcmp(path, "/sink") == 0)
+	{
+		/* the registry's own callback receiver: not counted, faults apply */
+		ctx->admin = true;
+		handle_sink(&rq, r);
+		faults_apply(&o, r);
+		ctx->delay_ms = o.delay_ms;
+		return;
+	}
 	if (strncmp(path, "/admin/", 7) == 0)
 	{
 		/* admin calls are not counted: tests read the stats with them */
+		ctx->admin = true;
+		rq.started = &ctx->start;
 		handle_admin(&rq, r);
 		faults_apply(&o, r);
 		return;
 	}
 	STAT_ADD(requests, 1);
 	count_connection(conn);
+	if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Injected"))
+		STAT_ADD(injected_headers, 1);	/* a header smuggled in through a token (crlftoken) */
 	if (o.always401)
 	{
 		reply_error(r, 401, "err.auth.invalid", "rejected by the 401 option");
@@ -274,12 +462,25 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 	}
 	if (ctx->have_reply)
 		return send_reply(conn, ctx);	/* resumed after a delay */
+	if (ctx->again)
+	{
+		/* an admin call waiting for something: ask again */
+		ctx->again = false;
+		reply_reset(&ctx->rep);
+	}
 	if (ctx->too_large)
 	{
 		reply_error(&ctx->rep, 413, "err.request.bad", "request body over 16 MB");
 		return send_reply(conn, ctx);
 	}
 	route(conn, url, method, ctx);
+	if (ctx->rep.again_ms > 0)
+	{
+		ctx->again = true;
+		MHD_suspend_connection(conn);
+		dq_add(conn, ctx->rep.again_ms);
+		return MHD_YES;
+	}
 	if (ctx->delay_ms > 0)
 	{
 		/* suspend before queueing: the delay thread may resume at once */
@@ -301,6 +502,11 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	{
 		dbuf_free(&ctx->body);
 		dbuf_free(&ctx->rep.body);
+		if (ctx->rep.stream)
+		{
+			vbody_free(ctx->rep.stream);
+			free(ctx->rep.stream);
+		}
 		free(ctx);
 		*con_cls = NULL;
 	}

@@ -383,3 +383,43 @@ keys_count(void)
 	pthread_rwlock_unlock(&keys_lock);
 	return n;
 }
+
+static pthread_mutex_t foreign_lock = PTHREAD_MUTEX_INITIALIZER;
+static EVP_PKEY *foreign_ed,
+		   *foreign_rsa;
+
+EVP_PKEY *
+foreign_key(key_alg alg, const char **kid)
+{
+	EVP_PKEY   *k;
+
+	pthread_mutex_lock(&foreign_lock);
+	if (alg == KEY_ED25519 && foreign_ed == NULL)
+		foreign_ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	if (alg == KEY_RS256 && foreign_rsa == NULL)
+		foreign_rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) 2048);
+	k = alg == KEY_ED25519 ? foreign_ed : foreign_rsa;
+	pthread_mutex_unlock(&foreign_lock);
+	*kid = alg == KEY_ED25519 ? REG_FOREIGN_SENDER "|foreign-key-1|ed25519" :
+		REG_FOREIGN_SENDER "|foreign-rsa-1|rs256";
+	return k;					/* kept until keys_shutdown() */
+}
+
+void
+keys_shutdown(void)
+{
+	pthread_rwlock_wrlock(&keys_lock);
+	for (int i = 0; i < nkeys; i++)
+	{
+		EVP_PKEY_free(keys[i].pkey);
+		free(keys[i].kid);
+		free(keys[i].sender);
+	}
+	free(keys);
+	keys = NULL;
+	nkeys = 0;
+	pthread_rwlock_unlock(&keys_lock);
+	EVP_PKEY_free(foreign_ed);
+	EVP_PKEY_free(foreign_rsa);
+	foreign_ed = foreign_rsa = NULL;
+}

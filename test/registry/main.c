@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <openssl/pem.h>
 
 #include "http_server.h"
@@ -23,7 +24,11 @@ usage(FILE *f)
 	fprintf(f,
 			"usage: dci-registry [--port N] [--port-file PATH] --fixtures DIR\n"
 			"         [--key PATH] [--rsa-key PATH] [--sender-id ID] [--token TOKEN]...\n"
-			"         [--client ID:SECRET]... [--token-ttl SECONDS] [--threads N] [--quiet]\n"
+			"         [--client ID:SECRET[:body|basic|query]]... [--token-ttl SECONDS] [--threads N]\n"
+			"         [--revoke-every MS] [--blackhole-port-file PATH] [--quiet]\n"
+			"         [--callback-threads N] [--callback-retries N] [--callback-backoff-ms MS]\n"
+			"         [--callback-backoff-cap-ms MS] [--callback-timeout-ms MS]\n"
+			"         [--callback-cafile PATH] [--callback-insecure]\n"
 			"  --port 0 picks a free port (written to --port-file once listening);\n"
 			"  a missing --key / --rsa-key file is generated and written.\n");
 }
@@ -92,15 +97,27 @@ main(int argc, char **argv)
 		{"token-ttl", required_argument, NULL, 'T'},
 		{"threads", required_argument, NULL, 'j'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"revoke-every", required_argument, NULL, 'R'},
+		{"blackhole-port-file", required_argument, NULL, 'B'},
+		{"callback-threads", required_argument, NULL, 1001},
+		{"callback-retries", required_argument, NULL, 1002},
+		{"callback-backoff-ms", required_argument, NULL, 1003},
+		{"callback-backoff-cap-ms", required_argument, NULL, 1004},
+		{"callback-timeout-ms", required_argument, NULL, 1005},
+		{"callback-cafile", required_argument, NULL, 1006},
+		{"callback-insecure", no_argument, NULL, 1007},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
+	long		revoke_every = 0;
+	cb_config	cbc = {4, 8, 100, 2000, 5000, NULL, false};
 	int			port = 0,
 				threads = 2,
 				bound,
 				c,
 				sig;
 	const char *port_file = NULL,
+			   *blackhole_file = NULL,
 			   *fixtures = NULL,
 			   *key_path = NULL,
 			   *rsa_path = NULL;
@@ -142,6 +159,33 @@ main(int argc, char **argv)
 			case 'q':
 				g_reg.quiet = true;
 				break;
+			case 'R':
+				revoke_every = atol(optarg);
+				break;
+			case 'B':
+				blackhole_file = optarg;
+				break;
+			case 1001:
+				cbc.threads = atoi(optarg);
+				break;
+			case 1002:
+				cbc.retries = atoi(optarg);
+				break;
+			case 1003:
+				cbc.backoff_ms = atoi(optarg);
+				break;
+			case 1004:
+				cbc.backoff_cap_ms = atoi(optarg);
+				break;
+			case 1005:
+				cbc.timeout_ms = atoi(optarg);
+				break;
+			case 1006:
+				cbc.cafile = optarg;
+				break;
+			case 1007:
+				cbc.insecure = true;
+				break;
 			case 't':
 			case 'c':
 				break;
@@ -154,12 +198,16 @@ main(int argc, char **argv)
 		}
 	}
 	if (fixtures == NULL || port < 0 || port > 65535 || threads < 1 || threads > 256 ||
-		g_reg.token_ttl < 0)
+		g_reg.token_ttl < 0 || revoke_every < 0 || cbc.threads < 1 || cbc.threads > 64 ||
+		cbc.retries < 0 || cbc.backoff_ms < 1 || cbc.backoff_cap_ms < cbc.backoff_ms || cbc.timeout_ms < 1)
 	{
 		usage(stderr);
 		return 2;
 	}
 	auth_init(g_reg.token_ttl);
+	counters_init();
+	senders_init();
+	txn_init();
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
 	{
@@ -168,17 +216,27 @@ main(int argc, char **argv)
 		else if (c == 'c')
 		{
 			const char *colon = strchr(optarg, ':');
-			char	   *id;
+			const char *last = strrchr(optarg, ':');
+			client_auth method = CLIENT_BODY;
+			size_t		slen;
+			char	   *id,
+					   *secret;
 
 			if (colon == NULL || colon == optarg)
 			{
-				fprintf(stderr, "dci-registry: --client wants ID:SECRET\n");
+				fprintf(stderr, "dci-registry: --client wants ID:SECRET[:body|basic|query]\n");
 				return 2;
 			}
-			/* a copy: writing into argv would show in ps */
+			/* a trailing :body, :basic or :query is the method; the secret may hold colons */
+			slen = strlen(colon + 1);
+			if (last != colon && client_auth_parse(last + 1, &method) == 0)
+				slen = last - (colon + 1);
+			/* copies: writing into argv would show in ps */
 			id = strndup(optarg, colon - optarg);
-			auth_add_client(id, colon + 1, -1);
+			secret = strndup(colon + 1, slen);
+			auth_add_client(id, secret, -1, method);
 			free(id);
+			free(secret);
 		}
 	}
 
@@ -217,11 +275,29 @@ main(int argc, char **argv)
 		fprintf(stderr, "dci-registry: fixtures: %s\n", err);
 		return 1;
 	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || callbacks_start(&cbc, err, sizeof(err)) < 0)
+	{
+		fprintf(stderr, "dci-registry: callbacks: %s\n", err);
+		return 1;
+	}
 	if (http_start(port, threads, &bound, err, sizeof(err)) < 0)
 	{
 		fprintf(stderr, "dci-registry: %s\n", err);
 		return 1;
 	}
+	if (blackhole_file)
+	{
+		int			bh;
+
+		if (blackhole_start(&bh, err, sizeof(err)) < 0 || write_port_file(blackhole_file, bh) < 0)
+		{
+			fprintf(stderr, "dci-registry: %s\n", blackhole_file ? err : "blackhole");
+			http_stop();
+			return 1;
+		}
+	}
+	if (revoke_every > 0)
+		auth_revoke_every(revoke_every);
 	if (port_file && write_port_file(port_file, bound) < 0)
 	{
 		fprintf(stderr, "dci-registry: cannot write %s\n", port_file);
@@ -236,6 +312,16 @@ main(int argc, char **argv)
 	if (!g_reg.quiet)
 		fprintf(stderr, "dci-registry: signal %d, stopping\n", sig);
 	http_stop();
+	callbacks_stop();
+	curl_global_cleanup();
+	blackhole_stop();
+	auth_shutdown();
+	subs_shutdown();
+	txn_shutdown();
+	fixtures_free();
+	keys_shutdown();
+	counters_shutdown();
+	senders_shutdown();
 	EVP_PKEY_free(g_reg.ed_key);
 	EVP_PKEY_free(g_reg.rsa_key);
 	free(g_reg.ed_pub_pem);

@@ -661,3 +661,61 @@ query_sort(reg_view *v, idx_list *l, struct json_object *sort)
 		l->idx[i] = items[i].idx;
 	free(items);
 }
+
+/* ---------------------------------------------------------------- one record */
+
+/*
+ * Does rec match query_type/query (a subscription's filter_type/filter)?
+ * idtype-value: rec has that identifier; predicate, expression as for a
+ * search.  Anything else is Q_BAD_CRITERIA (the caller fails closed).
+ */
+query_status
+query_match_one(reg_view *v, struct json_object *rec, const char *query_type,
+				struct json_object *query, bool *match, char *msg, size_t msglen)
+{
+	*match = false;
+	if (query_type == NULL)
+	{
+		snprintf(msg, msglen, "filter_type is missing");
+		return Q_BAD_CRITERIA;
+	}
+	if (strcasecmp(query_type, "idtype-value") == 0)
+	{
+		struct json_object *t = member(query, "type");
+		char		buf[64];
+		const char *vs = scalar_text(member(query, "value"), buf, sizeof(buf));
+
+		if (!json_object_is_type(t, json_type_string) || vs == NULL)
+		{
+			snprintf(msg, msglen,
+					 "an idtype-value filter is {\"type\": <identifier type>, \"value\": <value>}");
+			return Q_BAD_CRITERIA;
+		}
+		*match = eval(v, rec, json_object_get_string(t), OP_EQ, member(query, "value"));
+		return Q_OK;
+	}
+	if (strcasecmp(query_type, "predicate") == 0)
+	{
+		pred	   *p;
+		size_t		np;
+		query_status st = predicate_parse(query, &p, &np, msg, msglen);
+
+		if (st != Q_OK)
+			return st;
+		*match = predicate_match(v, rec, p, np);
+		free(p);
+		return Q_OK;
+	}
+	if (strcasecmp(query_type, "expression") == 0)
+	{
+		struct json_object *terms;
+		query_status st = expression_terms(query, &terms, msg, msglen);
+
+		if (st != Q_OK)
+			return st;
+		*match = expression_match(v, rec, terms);
+		return Q_OK;
+	}
+	snprintf(msg, msglen, "filter_type \"%s\" is not idtype-value, predicate or expression", query_type);
+	return Q_BAD_CRITERIA;
+}

@@ -35,207 +35,7 @@ member_str(struct json_object *o, const char *key)
 	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
-/* ------------------------------------------------------------- envelopes */
-
-typedef struct env_out
-{
-	const request *rq;
-	const char *action;			/* on-search, on-enrolled, ... */
-	const char *status;			/* succ, rjct */
-	const char *reason_code;	/* NULL unless rjct */
-	const char *reason_msg;
-	long		total;
-	long		completed;
-	const char *receiver;		/* the request's sender_id */
-} env_out;
-
-static void
-header_text(dbuf *h, const env_out *e, long pad)
-{
-	char		id[37],
-				ts[21];
-	bool		sc = e->rq->o->strcount;
-
-	uuid_v4(id);
-	format_ts(time(NULL), ts);
-	dbuf_puts(h, "{\"action\":");
-	jw_string(h, e->action);
-	dbuf_puts(h, ",\"completed_count\":");
-	jw_count(h, e->completed, sc);
-	dbuf_puts(h, ",\"is_msg_encrypted\":false,\"message_id\":");
-	jw_string(h, id);
-	dbuf_puts(h, ",\"message_ts\":");
-	jw_string(h, ts);
-	dbuf_puts(h, ",\"meta\":{");
-	if (pad > 0)
-	{
-		/* oversize: a long string in meta, so the answer stays a valid envelope */
-		dbuf_puts(h, "\"padding\":\"");
-		if (dbuf_reserve(h, pad + 2) == 0)
-		{
-			memset(h->data + h->len, 'x', pad);
-			h->len += pad;
-			h->data[h->len] = '\0';
-		}
-		dbuf_putc(h, '"');
-	}
-	dbuf_puts(h, "},\"receiver_id\":");
-	jw_string(h, e->receiver);
-	dbuf_puts(h, ",\"sender_id\":");
-	jw_string(h, g_reg.sender_id);
-	dbuf_puts(h, ",\"status\":");
-	jw_string(h, e->status);
-	if (e->reason_code)
-	{
-		dbuf_puts(h, ",\"status_reason_code\":");
-		jw_string(h, e->reason_code);
-		dbuf_puts(h, ",\"status_reason_message\":");
-		jw_string(h, e->reason_msg ? e->reason_msg : e->reason_code);
-	}
-	dbuf_puts(h, ",\"total_count\":");
-	jw_count(h, e->total, sc);
-	dbuf_puts(h, ",\"version\":\"1.0.0\"}");
-}
-
-static resp_scheme
-scheme_of(const request *rq)
-{
-	if (rq->o->scheme != SCHEME_DEFAULT)
-		return rq->o->scheme;
-	return rq->view && rq->view->kind == REG_OPENCRVS ? SCHEME_JWS : SCHEME_ED25519;
-}
-
-/* One attempt: header with pad bytes of padding, signature, whole body. */
-static int
-envelope_build(const env_out *e, const char *msg, size_t msglen, long pad, reply *r)
-{
-	const opts *o = e->rq->o;
-	dbuf		h,
-				canon,
-				sig;
-	int			rc = 0;
-
-	dbuf_init(&h);
-	dbuf_init(&canon);
-	dbuf_init(&sig);
-	header_text(&h, e, pad);
-	dbuf_puts(&canon, "{\"header\":");
-	dbuf_append(&canon, h.data, h.len);
-	dbuf_puts(&canon, ",\"message\":");
-	dbuf_append(&canon, msg, msglen);
-	dbuf_putc(&canon, '}');
-	if (!o->unsigned_)
-	{
-		if (scheme_of(e->rq) == SCHEME_JWS)
-			rc = sig_jws_sign(g_reg.rsa_key, g_reg.rsa_kid, canon.data, canon.len, o->badsig, &sig);
-		else
-		{
-			long		now = (long) time(NULL);
-			long		created = o->expiredsig ? now - 3600 - REG_SIG_VALIDITY :
-				o->futuresig ? now + 600 : now;
-
-			rc = sig_ed25519_field(g_reg.ed_key, g_reg.ed_kid, canon.data, canon.len,
-								   created, created + REG_SIG_VALIDITY, o->badsig, &sig);
-		}
-	}
-	dbuf_reset(&r->body);
-	if (rc == 0)
-	{
-		/* {"header":H,"message":M,"signature":S}: canon without its closing brace */
-		dbuf_append(&r->body, canon.data, canon.len - 1);
-		if (!o->unsigned_)
-		{
-			dbuf_puts(&r->body, ",\"signature\":");
-			jw_string_n(&r->body, sig.data, sig.len);
-		}
-		dbuf_putc(&r->body, '}');
-		r->status = 200;
-		r->ctype = "application/json";
-	}
-	dbuf_free(&h);
-	dbuf_free(&canon);
-	dbuf_free(&sig);
-	return rc;
-}
-
-static void
-envelope_finish(const env_out *e, dbuf *msg, reply *r)
-{
-	long		target = e->rq->o->oversize;
-	long		pad = 0;
-
-	for (int i = 0; i < 6; i++)
-	{
-		long		next;
-
-		if (envelope_build(e, msg->data, msg->len, pad, r) < 0)
-		{
-			reply_error(r, 500, "err.service.unavailable", "cannot sign the response");
-			return;
-		}
-		if (target <= 0 || (long) r->body.len == target)
-			return;
-		/* a JWS carries the padding twice (payload in base64): converge in steps */
-		next = pad + (target - (long) r->body.len) * (scheme_of(e->rq) == SCHEME_JWS ? 3 : 7) / 7;
-		if (next < 0)
-			next = 0;
-		if (next == pad)
-			return;
-		pad = next;
-	}
-}
-
-/* Message of a header-only rejection: no search_response. */
-static void
-message_bare(dbuf *m, const char *transaction_id)
-{
-	char		corr[37];
-
-	uuid_v4(corr);
-	dbuf_puts(m, "{\"correlation_id\":");
-	jw_string(m, corr);
-	dbuf_puts(m, ",\"transaction_id\":");
-	jw_string(m, transaction_id);
-	dbuf_putc(m, '}');
-}
-
-static void
-reject_envelope(const request *rq, const char *action, const char *receiver,
-				const char *txn, const char *code, const char *why, long total, reply *r)
-{
-	env_out		e = {rq, action, "rjct", code, why, total, 0, receiver};
-	dbuf		m;
-
-	dbuf_init(&m);
-	message_bare(&m, txn);
-	envelope_finish(&e, &m, r);
-	dbuf_free(&m);
-}
-
 /* --------------------------------------------------------------- items */
-
-/* The comma before every item but the first (OpenCRVS items may be left out). */
-static void
-item_sep(dbuf *m, bool *first)
-{
-	if (!*first)
-		dbuf_putc(m, ',');
-	*first = false;
-}
-
-static void
-item_rjct(dbuf *m, const char *ref, const char *ts, const char *code, const char *why)
-{
-	dbuf_puts(m, "{\"reference_id\":");
-	jw_string(m, ref);
-	dbuf_puts(m, ",\"status\":\"rjct\",\"status_reason_code\":");
-	jw_string(m, code);
-	dbuf_puts(m, ",\"status_reason_message\":");
-	jw_string(m, why);
-	dbuf_puts(m, ",\"timestamp\":");
-	jw_string(m, ts);
-	dbuf_putc(m, '}');
-}
 
 static bool
 page_number_of(struct json_object *v, long *out)
@@ -282,7 +82,7 @@ ref_cmp(const void *a, const void *b)
  * dup[i] = the reference_id of item i appeared on an earlier item.  Sorted
  * once, so a batch of n items costs O(n log n), not O(n^2).  NULL on OOM.
  */
-static bool *
+bool *
 duplicate_refs(struct json_object *items, size_t n)
 {
 	ref_pos    *v = malloc(sizeof(ref_pos) * (n ? n : 1));
@@ -314,21 +114,137 @@ duplicate_refs(struct json_object *items, size_t n)
 	return dup;
 }
 
-/* One search_request item; returns 1 succ, 0 rjct, -1 left out (OpenCRVS no match). */
+/* The reference_id an answer item carries: the request's, or another (wrongref). */
+static void
+ref_value(dbuf *m, const opts *o, const char *ref)
+{
+	if (o->wrongref)
+	{
+		dbuf		b;
+
+		dbuf_init(&b);
+		dbuf_printf(&b, "wrong-%s", ref);
+		jw_string(m, b.data);
+		dbuf_free(&b);
+	}
+	else
+		jw_string(m, ref);
+}
+
+/* An item that starts with its reference_id (rjct, rcvd: no data, no pagination). */
+static void
+item_ref(dbuf *m, const opts *o, const char *ref)
+{
+	dbuf_puts(m, "{\"reference_id\":");
+	ref_value(m, o, ref);
+}
+
+static void
+item_rjct(dbuf *m, const opts *o, const char *ref, const char *ts, const char *code, const char *why)
+{
+	item_ref(m, o, ref);
+	dbuf_puts(m, ",\"status\":\"rjct\",\"status_reason_code\":");
+	jw_string(m, code);
+	dbuf_puts(m, ",\"status_reason_message\":");
+	jw_string(m, why);
+	dbuf_puts(m, ",\"timestamp\":");
+	jw_string(m, ts);
+	dbuf_putc(m, '}');
+}
+
+/* idtypes=BRN+NID: is this identifier type one of those? */
+static bool
+idtype_accepted(const char *list, const char *type)
+{
+	size_t		tl = strlen(type);
+
+	for (const char *p = list; *p;)
+	{
+		const char *e = strchr(p, '+');
+		size_t		n = e ? (size_t) (e - p) : strlen(p);
+
+		if (n == tl && strncasecmp(p, type, n) == 0)
+			return true;
+		p += n + (e ? 1 : 0);
+	}
+	return false;
+}
+
+/* Matches of the item's query, or of another person's identifier (otherperson). */
+static query_status
+item_matches(const request *rq, reg_view *v, struct json_object *sc, idx_list *hits,
+			 char *why, size_t whylen)
+{
+	const char *op = rq->o->otherperson;
+
+	if (op[0])
+	{
+		const char *colon = strchr(op, ':');
+		char		type[64];
+		const idx_list *l;
+
+		snprintf(type, sizeof(type), "%.*s", (int) (colon - op), op);
+		memset(hits, 0, sizeof(*hits));
+		l = fixtures_lookup(v, type, colon + 1);
+		if (l && l->n)
+		{
+			hits->idx = malloc(l->n * sizeof(uint32_t));
+			if (hits->idx)
+			{
+				memcpy(hits->idx, l->idx, l->n * sizeof(uint32_t));
+				hits->n = hits->cap = l->n;
+			}
+		}
+		return Q_OK;
+	}
+	return query_run(v, member_str(sc, "query_type"), member(sc, "query"), hits, why, whylen);
+}
+
+/* The kind of a reg_event_type, string or {"namespace","value"} (OpenCRVS's older form). */
+static const char *
+event_type_of(struct json_object *sc)
+{
+	struct json_object *e = member(sc, "reg_event_type");
+
+	if (json_object_is_type(e, json_type_object))
+		e = member(e, "value");
+	return json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
+}
+
+/* /opencrvs answers from its death register when asked for deaths. */
+static reg_view *
+item_view(const request *rq, struct json_object *sc)
+{
+	const char *rt = member_str(sc, "reg_type");
+	const char *ev = event_type_of(sc);
+
+	if (rq->view->kind != REG_OPENCRVS)
+		return rq->view;
+	if ((rt && strcasecmp(rt, "ocrvs:registry_type:death") == 0) || (ev && event_type_is(ev, "death")))
+		return fixtures_view(REG_OPENCRVS_DEATH);
+	return rq->view;
+}
+
+/*
+ * One search_request item; returns 1 succ, 0 rjct, 2 neither (rcvd),
+ * -1 left out (OpenCRVS no match).  *hostile: the first record of the
+ * answer was written, so hostile options have been applied.
+ */
 static int
 search_item(const request *rq, struct json_object *items, size_t i, const bool *dup,
-			const char *ts, dbuf *m, bool *first)
+			const char *ts, dbuf *m, bool *hostile, long *records)
 {
 	const opts *o = rq->o;
-	reg_view   *v = rq->view;
 	struct json_object *it = json_object_array_get_idx(items, i);
 	const char *ref = member_str(it, "reference_id");
 	struct json_object *sc = member(it, "search_criteria");
+	reg_view   *v = item_view(rq, sc);
 	struct json_object *pg = member(sc, "pagination");
 	const char *reg_type = member_str(sc, "reg_type");
 	const char *locale = member_str(it, "locale");
 	long		page_size = 0,
-				page_number = 1;
+				page_number = 1,
+				asked_page;
 	idx_list	hits;
 	char		why[256];
 	query_status qs;
@@ -337,26 +253,22 @@ search_item(const request *rq, struct json_object *items, size_t i, const bool *
 
 	if (ref == NULL || *ref == '\0')
 	{
-		item_sep(m, first);
-		item_rjct(m, "", ts, "rjct.reference_id.invalid", "reference_id is missing or not a string");
+		item_rjct(m, o, "", ts, "rjct.reference_id.invalid", "reference_id is missing or not a string");
 		return 0;
 	}
 	if (dup && dup[i])
 	{
-		item_sep(m, first);
-		item_rjct(m, ref, ts, "rjct.reference_id.duplicate", "reference_id repeats an earlier item's");
+		item_rjct(m, o, ref, ts, "rjct.reference_id.duplicate", "reference_id repeats an earlier item's");
 		return 0;
 	}
 	if (o->itemrjct[0])
 	{
-		item_sep(m, first);
-		item_rjct(m, ref, ts, o->itemrjct, "rejected by the itemrjct option");
+		item_rjct(m, o, ref, ts, o->itemrjct, "rejected by the itemrjct option");
 		return 0;
 	}
 	if (!json_object_is_type(sc, json_type_object))
 	{
-		item_sep(m, first);
-		item_rjct(m, ref, ts, "rjct.search_criteria.invalid", "search_criteria is missing");
+		item_rjct(m, o, ref, ts, "rjct.search_criteria.invalid", "search_criteria is missing");
 		return 0;
 	}
 	if (pg && !json_object_is_type(pg, json_type_null))
@@ -366,32 +278,51 @@ search_item(const request *rq, struct json_object *items, size_t i, const bool *
 		if (!page_number_of(member(pg, "page_size"), &page_size) || page_size < 1 ||
 			(pn && !page_number_of(pn, &page_number)) || page_number < 1)
 		{
-			item_sep(m, first);
-			item_rjct(m, ref, ts, "rjct.pagination.invalid",
+			item_rjct(m, o, ref, ts, "rjct.pagination.invalid",
 					  "pagination needs page_size >= 1 and page_number >= 1");
 			return 0;
 		}
 	}
-	/* an identifier value "RJCT-..." is rejected alone: one bad row in a good batch */
 	{
+		const char *qt = member_str(sc, "query_type");
+		const char *qtype = member_str(member(sc, "query"), "type");
 		const char *qv = member_str(member(sc, "query"), "value");
 
+		/* an identifier value "RJCT-..." is rejected alone: one bad row in a good batch */
 		if (qv && strncmp(qv, "RJCT-", 5) == 0)
 		{
-			item_sep(m, first);
-			item_rjct(m, ref, ts, "rjct.search_criteria.invalid", "identifier rejected by the test registry (RJCT- value)");
+			item_rjct(m, o, ref, ts, "rjct.search_criteria.invalid",
+					  "identifier rejected by the test registry (RJCT- value)");
+			return 0;
+		}
+		/* idtypes=: a registry with a closed list of identifier types (OpenCRVS) */
+		if (o->idtypes[0] && qt && strcasecmp(qt, "idtype-value") == 0 &&
+			(qtype == NULL || !idtype_accepted(o->idtypes, qtype)))
+		{
+			snprintf(why, sizeof(why), "identifier type \"%s\" is not one of %s",
+					 qtype ? qtype : "", o->idtypes);
+			item_rjct(m, o, ref, ts, "rjct.identifier_type.invalid", why);
 			return 0;
 		}
 	}
-	qs = query_run(v, member_str(sc, "query_type"), member(sc, "query"), &hits, why, sizeof(why));
+	qs = item_matches(rq, v, sc, &hits, why, sizeof(why));
 	if (qs != Q_OK)
 	{
-		item_sep(m, first);
-		item_rjct(m, ref, ts, qs == Q_BAD_FILTER ? "rjct.filter.invalid" : "rjct.search_criteria.invalid", why);
+		item_rjct(m, o, ref, ts, qs == Q_BAD_FILTER ? "rjct.filter.invalid" : "rjct.search_criteria.invalid", why);
 		free(hits.idx);
 		return 0;
 	}
-	if (hits.n == 0 && v->kind == REG_OPENCRVS)
+	if (o->rcvd)
+	{
+		/* a sync answer that says "received, answer pending" */
+		item_ref(m, o, ref);
+		dbuf_puts(m, ",\"status\":\"rcvd\",\"timestamp\":");
+		jw_string(m, ts);
+		dbuf_putc(m, '}');
+		free(hits.idx);
+		return 2;
+	}
+	if (hits.n == 0 && (v->kind == REG_OPENCRVS || v->kind == REG_OPENCRVS_DEATH))
 	{
 		free(hits.idx);
 		return -1;				/* OpenCRVS leaves an unmatched item out */
@@ -400,12 +331,14 @@ search_item(const request *rq, struct json_object *items, size_t i, const bool *
 	{
 		/* OpenSPP's DR answers "not found" this way */
 		snprintf(why, sizeof(why), "REGISTER_NOT_FOUND: No registrant found");
-		item_sep(m, first);
-		item_rjct(m, ref, ts, "REG-ERR-001", why);
+		item_rjct(m, o, ref, ts, "REG-ERR-001", why);
 		free(hits.idx);
 		return 0;
 	}
 	query_sort(v, &hits, member(sc, "sort"));
+	asked_page = page_number;
+	if (o->ignorepage)
+		page_number = 1;		/* a registry that ignores page_number */
 	if (page_size == 0)
 	{
 		from = 0;
@@ -418,12 +351,11 @@ search_item(const request *rq, struct json_object *items, size_t i, const bool *
 			from = hits.n;
 		to = from + page_size > hits.n ? hits.n : from + page_size;
 	}
-	item_sep(m, first);
 	dbuf_puts(m, "{\"data\":{\"reg_record_type\":");
 	jw_string(m, v->record_type);
 	dbuf_puts(m, ",\"reg_records\":");
 	if (o->single && to - from == 1)
-		dbuf_append(m, v->text[hits.idx[from]], v->textlen[hits.idx[from]]);
+		record_write(m, o, v->text[hits.idx[from]], v->textlen[hits.idx[from]], hostile);
 	else
 	{
 		dbuf_putc(m, '[');
@@ -431,7 +363,7 @@ search_item(const request *rq, struct json_object *items, size_t i, const bool *
 		{
 			if (k > from)
 				dbuf_putc(m, ',');
-			dbuf_append(m, v->text[hits.idx[k]], v->textlen[hits.idx[k]]);
+			record_write(m, o, v->text[hits.idx[k]], v->textlen[hits.idx[k]], hostile);
 		}
 		dbuf_putc(m, ']');
 	}
@@ -440,18 +372,105 @@ search_item(const request *rq, struct json_object *items, size_t i, const bool *
 	dbuf_puts(m, ",\"version\":\"1.0.0\"},\"locale\":");
 	jw_string(m, locale ? locale : "eng");
 	dbuf_puts(m, ",\"pagination\":{\"page_number\":");
-	jw_count(m, page_size ? page_number : 1, o->strcount);
+	jw_count(m, page_size ? asked_page : 1, o->strcount);
 	dbuf_puts(m, ",\"page_size\":");
 	jw_count(m, page_size ? page_size : (long) hits.n, o->strcount);
 	dbuf_puts(m, ",\"total_count\":");
-	jw_count(m, (long) hits.n, o->strcount);
+	jw_count(m, o->ignorepage ? 1000000 : (long) hits.n, o->strcount);
 	dbuf_puts(m, "},\"reference_id\":");
-	jw_string(m, ref);
+	ref_value(m, o, ref);
 	dbuf_puts(m, ",\"status\":\"succ\",\"timestamp\":");
 	jw_string(m, ts);
 	dbuf_putc(m, '}');
+	*records += (long) (to - from);
 	free(hits.idx);
 	return 1;
+}
+
+static int
+out_grow(search_out *so)
+{
+	size_t		cap = so->cap ? so->cap * 2 : 16;
+	size_t	   *e = realloc(so->end, cap * sizeof(size_t));
+	bool	   *ok;
+
+	if (e == NULL)
+		return -1;
+	so->end = e;
+	ok = realloc(so->ok, cap * sizeof(bool));
+	if (ok == NULL)
+		return -1;
+	so->ok = ok;
+	so->cap = cap;
+	return 0;
+}
+
+int
+search_run(const request *rq, struct json_object *env, search_out *so)
+{
+	struct json_object *items = member(member(env, "message"), "search_request");
+	bool	   *dup,
+				hostile = false;
+
+	memset(so, 0, sizeof(*so));
+	dbuf_init(&so->items);
+	if (!json_object_is_type(items, json_type_array))
+		return -1;
+	so->n = (long) json_object_array_length(items);
+	format_ts(time(NULL), so->ts);
+	dup = duplicate_refs(items, (size_t) so->n);
+	for (size_t i = 0; i < (size_t) so->n; i++)
+	{
+		int			s;
+
+		if (so->nemitted == so->cap && out_grow(so) < 0)
+			break;
+		s = search_item(rq, items, i, dup, so->ts, &so->items, &hostile, &so->records);
+		if (s < 0)
+			continue;			/* left out */
+		so->end[so->nemitted] = so->items.len;
+		so->ok[so->nemitted] = s == 1;
+		so->nemitted++;
+		if (s == 1)
+			so->succ++;
+		else if (s == 0)
+			so->rjct++;
+	}
+	free(dup);
+	return 0;
+}
+
+void
+search_out_free(search_out *so)
+{
+	dbuf_free(&so->items);
+	free(so->end);
+	free(so->ok);
+	memset(so, 0, sizeof(*so));
+}
+
+void
+search_message(dbuf *m, const search_out *so, size_t from, size_t to,
+			   const char *corr, const char *txn)
+{
+	dbuf_puts(m, "{\"correlation_id\":");
+	jw_string(m, corr);
+	dbuf_puts(m, ",\"search_response\":[");
+	for (size_t k = from; k < to; k++)
+	{
+		size_t		b = k ? so->end[k - 1] : 0;
+
+		if (k > from)
+			dbuf_putc(m, ',');
+		dbuf_append(m, so->items.data + b, so->end[k] - b);
+	}
+	dbuf_putc(m, ']');
+	if (txn)
+	{
+		dbuf_puts(m, ",\"transaction_id\":");
+		jw_string(m, txn);
+	}
+	dbuf_putc(m, '}');
 }
 
 static void
@@ -459,68 +478,64 @@ handle_search(const request *rq, struct json_object *env, reply *r)
 {
 	struct json_object *hdr = member(env, "header");
 	struct json_object *msg = member(env, "message");
-	struct json_object *items = member(msg, "search_request");
 	const char *sender = member_str(hdr, "sender_id");
 	const char *txn = member_str(msg, "transaction_id");
 	const char *act = member_str(hdr, "action");
 	char		action[64],
-				ts[21],
-				corr[37];
-	size_t		n;
-	long		succ = 0,
-				rjct = 0;
-	bool		first = true;
+				corr[37],
+				tbuf[37];
+	search_out	so;
 	dbuf		m;
 
-	if (!json_object_is_type(items, json_type_array))
+	if (!json_object_is_type(member(msg, "search_request"), json_type_array))
 	{
 		reply_error(r, 400, "err.request.bad", "message.search_request must be an array");
 		STAT_ADD(rejected, 1);
 		return;
 	}
-	n = json_object_array_length(items);
-	STAT_ADD(search_requests, 1);
-	STAT_ADD(search_items, n);
 	snprintf(action, sizeof(action), "on-%s", act ? act : "search");
 	if (rq->o->rjct[0])
 	{
+		long		n = (long) json_object_array_length(member(msg, "search_request"));
+
+		STAT_ADD(search_requests, 1);
+		STAT_ADD(search_items, n);
 		reject_envelope(rq, action, sender, txn ? txn : "", rq->o->rjct,
-						"rejected by the rjct option", (long) n, r);
+						"rejected by the rjct option", n, r);
 		return;
 	}
-	format_ts(time(NULL), ts);
+	search_run(rq, env, &so);
+	STAT_ADD(search_requests, 1);
+	STAT_ADD(search_items, so.n);
 	uuid_v4(corr);
 	dbuf_init(&m);
-	dbuf_puts(&m, "{\"correlation_id\":");
-	jw_string(&m, corr);
-	dbuf_puts(&m, ",\"search_response\":[");
-	{
-		bool	   *dup = duplicate_refs(items, n);
-
-		for (size_t i = 0; i < n; i++)
-		{
-			int			s = search_item(rq, items, i, dup, ts, &m, &first);
-
-			if (s == 1)
-				succ++;
-			else if (s == 0)
-				rjct++;
-		}
-		free(dup);
-	}
-	dbuf_puts(&m, "],\"transaction_id\":");
-	jw_string(&m, txn ? txn : "");
-	dbuf_putc(&m, '}');
+	search_message(&m, &so, 0, so.nemitted, corr, answer_txn(rq->o, txn, tbuf));
 	{
 		/* hdrrjct: all items rejected rejects the message, as OpenSPP's social server */
-		bool		all_rjct = rq->o->hdrrjct && n > 0 && rjct == (long) n;
-		env_out		e = {rq, action, all_rjct ? "rjct" : "succ",
-			all_rjct ? "rjct.errors.too_many" : NULL,
-		all_rjct ? "All search requests failed" : NULL, (long) n, succ, sender};
+		bool		all_rjct = rq->o->hdrrjct && so.n > 0 && so.rjct == so.n;
+		env_out		e = {0};
 
+		e.o = rq->o;
+		e.scheme = answer_scheme(rq->o, rq->view);
+		e.action = action;
+		e.status = all_rjct ? "rjct" : "succ";
+		e.reason_code = all_rjct ? "rjct.errors.too_many" : NULL;
+		e.reason_msg = all_rjct ? "All search requests failed" : NULL;
+		e.total = so.n;
+		e.completed = so.succ;
+		e.receiver = answer_receiver(rq->o, sender);
+		if (rq->o->ocrvsheader)
+		{
+			/* OpenCRVS copies the request's header: message_id, sender_id, receiver_id */
+			e.echo_message_id = member_str(hdr, "message_id");
+			e.echo_sender = sender;
+			e.echo_receiver = member_str(hdr, "receiver_id");
+			e.total = so.records;
+		}
 		envelope_finish(&e, &m, r);
 	}
 	dbuf_free(&m);
+	search_out_free(&so);
 }
 
 /* ------------------------------------------------------ enrolled, disabled */
@@ -667,7 +682,7 @@ handle_yesno(const request *rq, struct json_object *env, bool enrolled, reply *r
 		dbuf_printf(&m, "{\"%s_status\":", enrolled ? "enrolled" : "disabled");
 		jw_string(&m, code == NULL && yes ? "yes" : "no");
 		dbuf_puts(&m, ",\"reference_id\":");
-		jw_string(&m, ref);
+		ref_value(&m, rq->o, ref);
 		dbuf_puts(&m, ",\"status\":");
 		jw_string(&m, code ? "rjct" : "succ");
 		if (code)
@@ -683,12 +698,28 @@ handle_yesno(const request *rq, struct json_object *env, bool enrolled, reply *r
 		if (code == NULL)
 			succ++;
 	}
-	dbuf_puts(&m, "],\"transaction_id\":");
-	jw_string(&m, txn ? txn : "");
+	dbuf_putc(&m, ']');
+	{
+		char		tbuf[37];
+		const char *t = answer_txn(rq->o, txn, tbuf);
+
+		if (t)
+		{
+			dbuf_puts(&m, ",\"transaction_id\":");
+			jw_string(&m, t);
+		}
+	}
 	dbuf_putc(&m, '}');
 	{
-		env_out		e = {rq, action, "succ", NULL, NULL, (long) n, succ, sender};
+		env_out		e = {0};
 
+		e.o = rq->o;
+		e.scheme = answer_scheme(rq->o, rq->view);
+		e.action = action;
+		e.status = "succ";
+		e.total = (long) n;
+		e.completed = succ;
+		e.receiver = answer_receiver(rq->o, sender);
 		envelope_finish(&e, &m, r);
 	}
 	dbuf_free(&m);
@@ -696,13 +727,32 @@ handle_yesno(const request *rq, struct json_object *env, bool enrolled, reply *r
 
 /* ------------------------------------------------------------------ entry */
 
+/* What a quota counting items charges: the request's items (search, subscribe, ...). */
+static long
+request_items(struct json_object *env)
+{
+	static const char *const lists[] = {"search_request", "enrolled_request", "disabled_request",
+	"subscribe_request", "subscription_codes", NULL};
+	struct json_object *msg = member(env, "message");
+
+	for (int i = 0; lists[i]; i++)
+	{
+		struct json_object *l = member(msg, lists[i]);
+
+		if (json_object_is_type(l, json_type_array))
+			return (long) json_object_array_length(l);
+	}
+	return 1;
+}
+
 void
 handle_registry(const request *rq, reply *r)
 {
 	const opts *o = rq->o;
 	enum
 	{
-		EP_SEARCH, EP_ENROLLED, EP_DISABLED
+		EP_SEARCH, EP_ENROLLED, EP_DISABLED, EP_ASYNC_SEARCH, EP_SUBSCRIBE, EP_UNSUBSCRIBE,
+		EP_TXN_STATUS
 	}			ep;
 	struct json_object *env;
 	struct json_tokener *tok;
@@ -716,6 +766,14 @@ handle_registry(const request *rq, reply *r)
 		ep = EP_ENROLLED;
 	else if (strcmp(rq->endpoint, "/registry/sync/disabled") == 0 && rq->view->kind == REG_DR)
 		ep = EP_DISABLED;
+	else if (strcmp(rq->endpoint, "/registry/search") == 0)
+		ep = EP_ASYNC_SEARCH;
+	else if (strcmp(rq->endpoint, "/registry/subscribe") == 0)
+		ep = EP_SUBSCRIBE;
+	else if (strcmp(rq->endpoint, "/registry/unsubscribe") == 0)
+		ep = EP_UNSUBSCRIBE;
+	else if (strcmp(rq->endpoint, "/registry/sync/txn/status") == 0)
+		ep = EP_TXN_STATUS;
 	else
 	{
 		reply_error(r, 404, "err.request.not_found", "no such registry endpoint");
@@ -763,6 +821,7 @@ handle_registry(const request *rq, reply *r)
 		STAT_ADD(rejected, 1);
 		return;
 	}
+	senders_seen(sender);
 	if (!o->nosig)
 	{
 		sig_check	c = verify_request(env, rq->body, rq->len, o->lax, msg, sizeof(msg));
@@ -770,6 +829,7 @@ handle_registry(const request *rq, reply *r)
 		if (c != SIG_OK)
 		{
 			STAT_ADD(rejected, 1);
+			senders_rejected(sender);
 			if (o->sigrjct)
 			{
 				const char *act = member_str(hdr, "action");
@@ -786,9 +846,52 @@ handle_registry(const request *rq, reply *r)
 			return;
 		}
 	}
-	if (ep == EP_SEARCH)
-		handle_search(rq, env, r);
-	else
-		handle_yesno(rq, env, ep == EP_ENROLLED, r);
+	{
+		/* the sender's quota (OpenSPP checks it after the signature) */
+		int			kind;
+		long		retry_after;
+
+		if (senders_admit(sender, request_items(env), &kind, &retry_after, msg, sizeof(msg)) < 0)
+		{
+			reply_rate_limited(r, kind, retry_after, msg);
+			json_object_put(env);
+			return;
+		}
+	}
+	if (opts_replaces_answer(o) &&
+		(ep == EP_ASYNC_SEARCH || ep == EP_SUBSCRIBE || ep == EP_UNSUBSCRIBE))
+	{
+		/* the client gets no ACK (503, reset, ...): nothing is stored, no callback follows */
+		reply_error(r, 500, "err.service.unavailable", "replaced by a fault");
+		json_object_put(env);
+		return;
+	}
+	fixtures_read_lock();		/* vital events may change records meanwhile */
+	switch (ep)
+	{
+		case EP_SEARCH:
+			handle_search(rq, env, r);
+			break;
+		case EP_ENROLLED:
+		case EP_DISABLED:
+			handle_yesno(rq, env, ep == EP_ENROLLED, r);
+			break;
+		case EP_ASYNC_SEARCH:
+			handle_async_search(rq, env, r);
+			break;
+		case EP_SUBSCRIBE:
+			handle_subscribe(rq, env, r);
+			break;
+		case EP_UNSUBSCRIBE:
+			handle_unsubscribe(rq, env, r);
+			break;
+		case EP_TXN_STATUS:
+			handle_txn_status(rq, env, r);
+			break;
+	}
+	fixtures_unlock();
+	/* replay: this answer is kept, the one kept for the previous request goes out */
+	if (o->replay && r->status == 200 && r->stream == NULL)
+		replay_swap(o->key[0] ? o->key : rq->path, &r->body);
 	json_object_put(env);
 }

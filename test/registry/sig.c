@@ -197,12 +197,10 @@ badnum:
 	return -1;
 }
 
-/* '(created): C\n(expires): E\ndigest: base64(sha256(canon))' */
+/* sha256(canon), or of other content when corrupt (badsig). */
 static void
-signing_string(dbuf *b, const char *created, const char *expires,
-			   const char *canon, size_t len, bool corrupt)
+digest_of(const char *canon, size_t len, bool corrupt, unsigned char md[SHA256_DIGEST_LENGTH])
 {
-	unsigned char md[SHA256_DIGEST_LENGTH];
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned	mdlen = 0;
 
@@ -212,13 +210,19 @@ signing_string(dbuf *b, const char *created, const char *expires,
 		EVP_DigestUpdate(ctx, " ", 1);	/* badsig: a digest of other content */
 	EVP_DigestFinal_ex(ctx, md, &mdlen);
 	EVP_MD_CTX_free(ctx);
+}
+
+/* '(created): C\n(expires): E\ndigest: base64(md)' */
+static void
+signing_string(dbuf *b, const char *created, const char *expires, const unsigned char *md)
+{
 	dbuf_printf(b, "(created): %s\n(expires): %s\ndigest: ", created, expires);
-	b64_encode(b, md, mdlen, false);
+	b64_encode(b, md, SHA256_DIGEST_LENGTH, false);
 }
 
 int
-sig_ed25519_field(EVP_PKEY *key, const char *kid, const char *canon, size_t len,
-				  long created, long expires, bool corrupt, dbuf *out)
+sig_ed25519_field_digest(EVP_PKEY *key, const char *kid, const unsigned char *md,
+						 long created, long expires, dbuf *out)
 {
 	char		c[24],
 				e[24];
@@ -231,7 +235,7 @@ sig_ed25519_field(EVP_PKEY *key, const char *kid, const char *canon, size_t len,
 	snprintf(c, sizeof(c), "%ld", created);
 	snprintf(e, sizeof(e), "%ld", expires);
 	dbuf_init(&ss);
-	signing_string(&ss, c, e, canon, len, corrupt);
+	signing_string(&ss, c, e, md);
 	ctx = EVP_MD_CTX_new();
 	ok = ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) == 1 &&
 		EVP_DigestSign(ctx, sig, &siglen, (unsigned char *) ss.data, ss.len) == 1;
@@ -247,6 +251,16 @@ sig_ed25519_field(EVP_PKEY *key, const char *kid, const char *canon, size_t len,
 }
 
 int
+sig_ed25519_field(EVP_PKEY *key, const char *kid, const char *canon, size_t len,
+				  long created, long expires, bool corrupt, dbuf *out)
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+
+	digest_of(canon, len, corrupt, md);
+	return sig_ed25519_field_digest(key, kid, md, created, expires, out);
+}
+
+int
 sig_ed25519_verify(EVP_PKEY *pub, const sig_field *f, const char *canon, size_t len)
 {
 	dbuf		ss;
@@ -254,12 +268,14 @@ sig_ed25519_verify(EVP_PKEY *pub, const sig_field *f, const char *canon, size_t 
 	size_t		siglen;
 	EVP_MD_CTX *ctx;
 	int			ok;
+	unsigned char md[SHA256_DIGEST_LENGTH];
 
 	sig = b64_decode(f->signature, strlen(f->signature), &siglen);
 	if (sig == NULL)
 		return -1;
+	digest_of(canon, len, false, md);
 	dbuf_init(&ss);
-	signing_string(&ss, f->created, f->expires, canon, len, false);
+	signing_string(&ss, f->created, f->expires, md);
 	ctx = EVP_MD_CTX_new();
 	ok = ctx && siglen == 64 && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pub) == 1 &&
 		EVP_DigestVerify(ctx, sig, siglen, (unsigned char *) ss.data, ss.len) == 1;

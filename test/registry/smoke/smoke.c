@@ -138,7 +138,7 @@ search(const char *base, const char *path, const char *bearer, const dci_signer 
 		goto done;
 	}
 	{
-		struct json_object *item = dci_response_item(&r, "ref-1");
+		struct json_object *item = dci_response_item(&r, "ref-1", 0);
 		long		n = item ? (long) dci_records_len(dci_item_records(item)) : 0;
 
 		snprintf(detail, sizeof(detail), "%ld record(s), want %ld", n, want_records);
