@@ -331,7 +331,7 @@ dci_poll_transactions(PG_FUNCTION_ARGS)
 							  "WHERE status OPERATOR(pg_catalog.=) ANY ('{pending,partial}') "
 							  "AND action OPERATOR(pg_catalog.=) ANY ('{search,subscribe,unsubscribe}') "
 							  "AND COALESCE(polled_at, sent_at) OPERATOR(pg_catalog.<) "
-							  "pg_catalog.now() OPERATOR(pg_catalog.-) $1 "
+							  "(pg_catalog.now() OPERATOR(pg_catalog.-) $1) "
 							  "ORDER BY COALESCE(polled_at, sent_at) LIMIT $2",
 							  2, types, vals, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "cannot read dci.transaction");

@@ -44,8 +44,12 @@ static const char *const auto_sql[] = {
 	"correlation_id = COALESCE(correlation_id, $2) "
 	"WHERE transaction_id OPERATOR(pg_catalog.=) $1",
 	[DCI_AUTO_TXN_REFUSED] =
-	"UPDATE dci.transaction SET status = $2, last_error = $3, completed_at = pg_catalog.now() "
-	"WHERE transaction_id OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'pending'",
+	"WITH t AS (UPDATE dci.transaction SET status = $2, last_error = $3, completed_at = pg_catalog.now() "
+	"WHERE transaction_id OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'pending' "
+	"RETURNING transaction_id) "
+	"UPDATE dci.subscription s SET status = 'rjct', last_error = $3, updated_at = pg_catalog.now() "
+	"FROM t WHERE s.transaction_id OPERATOR(pg_catalog.=) t.transaction_id "
+	"AND s.status OPERATOR(pg_catalog.=) 'requested'",
 	[DCI_AUTO_SUB_INSERT] =
 	"INSERT INTO dci.subscription (source_code, reg_event_type, filter, transaction_id, reference_id, "
 	"reg_type, notify_record_type, frequency) "

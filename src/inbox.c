@@ -451,8 +451,9 @@ search_update(callback *cb, txn_update *u)
 	else
 		u->completed = cb->txn_total;	/* registries that omit unmatched items say nothing more */
 	u->completed = Min(u->completed, cb->txn_total);
+	/* part of the answer came (even an empty part): the rest is still due */
 	if (u->completed < cb->txn_total)
-		u->status = u->completed > 0 ? "partial" : "pending";
+		u->status = "partial";
 	else
 		u->status = u->failed > 0 ? "failed" : "succ";
 	if (poll && u->completed <= cb->txn_completed && !final_status(u->status))
@@ -542,7 +543,7 @@ subscribe_update(callback *cb, txn_update *u, bool apply)
 	u->completed = Min(Max(cb->txn_completed, answered), cb->txn_total);
 	u->failed = rejected;
 	if (u->completed < cb->txn_total)
-		u->status = u->completed > 0 ? "partial" : "pending";
+		u->status = "partial";
 	else
 		u->status = rejected > 0 ? "rjct" : "succ";
 	if (rejected > 0)

@@ -49,7 +49,7 @@ typedef enum dci_auto_stmt
 {
 	DCI_AUTO_TXN_INSERT,		/* transaction_id, source, action, request, total_count */
 	DCI_AUTO_TXN_ACKED,			/* transaction_id, correlation_id */
-	DCI_AUTO_TXN_REFUSED,		/* transaction_id, status (rjct/failed), last_error */
+	DCI_AUTO_TXN_REFUSED,		/* transaction_id, status (rjct/failed), last_error; its subscriptions rjct */
 	DCI_AUTO_SUB_INSERT			/* source, reg_event_type, filter, transaction_id, reference_id,
 								 * reg_type, notify_record_type, frequency */
 } dci_auto_stmt;
