@@ -249,19 +249,105 @@ signature_ok(dci_source *src, const callback *cb, char *err, size_t errlen, dci_
 	return *sr == DCI_SIG_OK;
 }
 
+static bool match_subscription(callback *cb, bool must);
+
+/* Codes of the sources that hold this subscription code (a notify names it). */
+static List *
+owners_of_code(const char *code)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		vals[1] = {CStringGetTextDatum(code)};
+	List	   *owners = NIL;
+
+	run("SELECT source_code FROM dci.subscription WHERE subscription_code OPERATOR(pg_catalog.=) $1",
+		1, types, vals, NULL, SPI_OK_SELECT);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		owners = lappend(owners, col_text((int) i, 1));
+	return owners;
+}
+
 /*
- * The source this callback comes from: the transaction's source first, then
- * every active source whose registry_sender_id is header.sender_id; the
- * first whose key verifies it.
+ * A candidate source, or NULL when its configuration does not load (an
+ * inactive key, a missing setting): another source of the same registry
+ * must not stop callbacks for the one they are meant for.
+ */
+static dci_source *
+try_source(const char *code)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	dci_source *volatile src = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		src = dci_source_get(code);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED || edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		src = NULL;
+	}
+	PG_END_TRY();
+	return src;
+}
+
+static int
+cmp_code(const ListCell *a, const ListCell *b)
+{
+	return strcmp((const char *) lfirst(a), (const char *) lfirst(b));
+}
+
+static bool
+has_code(List *codes, const char *code)
+{
+	ListCell   *lc;
+
+	foreach(lc, codes)
+		if (strcmp((char *) lfirst(lc), code) == 0)
+			return true;
+	return false;
+}
+
+static List *
+add_code(List *codes, const char *code)
+{
+	return has_code(codes, code) ? codes : lappend(codes, pstrdup(code));
+}
+
+/*
+ * The source this callback comes from.  Candidates, in this order: the
+ * source of the transaction it answers, the sources holding the
+ * subscription a notify names, then every active source whose
+ * registry_sender_id is header.sender_id (several sources may share one
+ * registry).  The first whose key verifies it, and (a notify) that has a
+ * subscription for it, is the one.
  */
 static void
 find_source(callback *cb)
 {
 	List	   *codes = NIL;
+	List	   *senders = cb->sender_id ? dci_source_codes_by_sender(cb->sender_id) : NIL;
 	ListCell   *lc;
 	char		first_err[256] = "";
 	dci_sig_result first_sr = DCI_SIG_OK;
 	const char *first_code = NULL;
+	dci_source *verified = NULL;
+	bool		notify = strcmp(cb->kind, "notify") == 0;
 
 	if (cb->have_txn)
 	{
@@ -269,15 +355,18 @@ find_source(callback *cb)
 
 		if (cb->sender_id == NULL ||
 			(t->registry_sender_id && strcmp(t->registry_sender_id, cb->sender_id) == 0))
-			codes = lappend(codes, cb->txn_source);
+			codes = add_code(codes, cb->txn_source);
 	}
-	if (cb->sender_id)
-		foreach(lc, dci_source_codes_by_sender(cb->sender_id))
+	if (notify && get_id(cb->answer, "subscription_code", MAX_ID_LEN))
+		foreach(lc, owners_of_code(get_id(cb->answer, "subscription_code", MAX_ID_LEN)))
 		{
-			if (cb->have_txn && strcmp((char *) lfirst(lc), cb->txn_source) == 0)
-				continue;
-			codes = lappend(codes, lfirst(lc));
+			if (has_code(senders, lfirst(lc)))
+				codes = add_code(codes, lfirst(lc));
 		}
+	/* in a stable order, so that what is reported does not depend on where rows lie */
+	list_sort(senders, cmp_code);
+	foreach(lc, senders)
+		codes = add_code(codes, lfirst(lc));
 	if (codes == NIL)
 	{
 		if (cb->sender_id == NULL)
@@ -290,14 +379,20 @@ find_source(callback *cb)
 	}
 	foreach(lc, codes)
 	{
-		dci_source *src = dci_source_get((char *) lfirst(lc));
+		dci_source *src = try_source((char *) lfirst(lc));
 		char		err[256];
 		dci_sig_result sr;
 
+		if (src == NULL)
+			continue;
 		if (signature_ok(src, cb, err, sizeof(err), &sr))
 		{
+			if (verified == NULL)
+				verified = src;
 			cb->src = src;
-			return;
+			if (!notify || match_subscription(cb, false))
+				return;
+			continue;
 		}
 		if (first_code == NULL)
 		{
@@ -306,6 +401,18 @@ find_source(callback *cb)
 			strlcpy(first_err, err, sizeof(first_err));
 		}
 	}
+	if (verified)
+	{
+		/* authentic, but for no subscription of ours: say so for the first source that took it */
+		cb->src = verified;
+		match_subscription(cb, true);
+	}
+	if (first_code == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DCI_AUTH),
+				 errmsg("%s callback from \"%s\": no source of that registry is usable",
+						cb->action, cb->sender_id ? dci_sanitize(cb->sender_id) : "(no sender_id)"),
+				 errhint("Every source whose registry_sender_id it is failed to load: see dci_test_connection.")));
 	refuse(ERRCODE_DCI_SIGNATURE, first_err[0] ? first_err : NULL,
 		   "%s callback signature from DCI source \"%s\" is not valid (%s)",
 		   cb->action, first_code, dci_sig_result_name(first_sr));
@@ -325,7 +432,12 @@ check_binding(callback *cb)
 			   cb->action, cb->src->code);
 	if (strcmp(cb->kind, "notify") == 0)
 		return;
-	if (!cb->have_txn || strcmp(cb->txn_source, cb->src->code) != 0)
+	if (!cb->have_txn)
+		refuse(ERRCODE_DCI_BAD_RESPONSE, NULL,
+			   "%s callback from registry \"%s\" answers transaction \"%s\", which is not in dci.transaction",
+			   cb->action, cb->sender_id ? dci_sanitize(cb->sender_id) : cb->src->code,
+			   dci_sanitize(cb->transaction_id));
+	if (strcmp(cb->txn_source, cb->src->code) != 0)
 		refuse(ERRCODE_DCI_BAD_RESPONSE, NULL,
 			   "%s callback from DCI source \"%s\" answers transaction \"%s\", which is not one of its transactions in dci.transaction",
 			   cb->action, cb->src->code, dci_sanitize(cb->transaction_id));
@@ -639,8 +751,8 @@ plan_update(callback *cb, txn_update *u, bool apply)
  * in the message, as OpenSPP sends it), else the newest live one of this
  * source for its event type.  None: refused, nothing we did not ask for is kept.
  */
-static void
-match_subscription(callback *cb)
+static bool
+match_subscription(callback *cb, bool must)
 {
 	const char *code = get_id(cb->answer, "subscription_code", MAX_CODE_LEN);
 	struct json_object *ev = dci_records_get(dci_json_get(cb->answer, "notify_event"), 0);
@@ -660,8 +772,14 @@ match_subscription(callback *cb)
 				"AND subscription_code OPERATOR(pg_catalog.=) $2", 2, types, vals, nulls, SPI_OK_SELECT) > 0)
 		{
 			cb->subscription_code = col_text(0, 1);
-			return;
+			return true;
 		}
+		/* the code the registry names decides: another subscription of ours is not it */
+		if (must)
+			refuse(ERRCODE_DCI_BAD_RESPONSE, NULL,
+				   "notify callback from registry \"%s\" names subscription \"%s\", which no source of that registry has in dci.subscription",
+				   cb->sender_id ? dci_sanitize(cb->sender_id) : cb->src->code, dci_sanitize(code));
+		return false;
 	}
 	if (event)
 	{
@@ -674,13 +792,15 @@ match_subscription(callback *cb)
 				2, types, vals, nulls, SPI_OK_SELECT) > 0)
 		{
 			cb->subscription_code = col_text(0, 1);
-			return;
+			return true;
 		}
 	}
-	refuse(ERRCODE_DCI_BAD_RESPONSE,
-		   code ? psprintf("subscription_code \"%s\"", dci_sanitize(code)) : NULL,
-		   "notify callback from DCI source \"%s\" matches no subscription in dci.subscription",
-		   cb->src->code);
+	if (!must)
+		return false;
+	refuse(ERRCODE_DCI_BAD_RESPONSE, NULL,
+		   "notify callback from DCI source \"%s\" names no subscription, and none of its live subscriptions is for event \"%s\"",
+		   cb->src->code, event ? dci_sanitize(event) : "(none)");
+	return false;
 }
 
 /* The body as jsonb; what jsonb cannot hold (\u0000) is a malformed callback. */
@@ -817,8 +937,6 @@ dci_inbox_ingest(const char *body, size_t len, dci_via via, dci_ingest_result *r
 	find_source(cb);
 	check_binding(cb);
 	strlcpy(res->source_code, cb->src->code, sizeof(res->source_code));
-	if (strcmp(cb->kind, "notify") == 0)
-		match_subscription(cb);
 	envelope = body_jsonb(cb);
 	if (!plan_update(cb, &u, false))
 	{

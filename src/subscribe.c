@@ -274,7 +274,12 @@ dci_subscribe_vital_events(PG_FUNCTION_ARGS)
 			bad_argument("event_types must not contain NULL", NULL);
 		check_text("an event type", TextDatumGetCString(elems[i]), 64);
 	}
-	InitMaterializedSRF(fcinfo, 0);
+	if (src->our_callback_uri == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("DCI source \"%s\" has no our_callback_uri", src->code),
+				 errhint("Set dci.data_source.our_callback_uri to the URL where the registry posts its callbacks.")));
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	for (int i = 0; i < n; i++)
 	{
 		subscription_spec sp;
