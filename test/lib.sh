@@ -10,7 +10,7 @@ export PG_CONFIG
 
 DCI_PACKAGES="postgresql-$DCI_PG_VERSION postgresql-server-dev-$DCI_PG_VERSION postgresql-contrib
   libcurl4-openssl-dev libssl-dev libjson-c-dev libmicrohttpd-dev pkg-config make gcc curl
-  libipc-run-perl openssl stunnel4"
+  libipc-run-perl openssl stunnel4 python3-jsonschema python3-yaml"
 
 say() { printf '\n== %s\n' "$*"; }
 
