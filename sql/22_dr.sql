@@ -62,3 +62,16 @@ SELECT count(*) AS rows_changed
         b.assessment_date, b.record, b.fetched_at);
 SELECT count(*) FILTER (WHERE status = 'found') AS still_found FROM dci.disability_record WHERE source = 'dr_main';
 UPDATE dci.data_source SET base_url = replace(base_url, '/opt/status=500/dr', '/dr') WHERE code = 'dr_main';
+
+-- disabled_endpoint: the registry's own yes/no verdict (/registry/sync/disabled) decides dci_is_pwd
+SELECT test_source('dr_verdict', '/dr', 'dr');
+UPDATE dci.data_source SET disabled_endpoint = '/registry/sync/disabled', not_found_reason_codes = '{REG-ERR-001}'
+ WHERE code = 'dr_verdict';
+SELECT uin, dci_is_pwd('UIN', uin, 'dr_verdict') AS registry_says,
+       dci_is_pwd('UIN', uin, 'dr_verdict', threshold => 4) AS scores_at_4
+  FROM unnest(ARRAY['1000000200', '1000000201', '1000009999']) uin;
+-- the column really is the URL asked: a failing one fails the call
+UPDATE dci.data_source SET disabled_endpoint = 'http://127.0.0.1:' || current_setting('dci_test.port')
+                                             || '/opt/status=500/dr/registry/sync/disabled'
+ WHERE code = 'dr_verdict';
+SELECT err($$SELECT dci_is_pwd('UIN', '1000000200', 'dr_verdict')$$);

@@ -15,6 +15,7 @@ ALTER TABLE dci.data_source
     ADD COLUMN requests_per_minute integer CHECK (requests_per_minute > 0),
     ADD COLUMN requests_per_day integer CHECK (requests_per_day > 0),
     ADD COLUMN quota_counts text NOT NULL DEFAULT 'requests' CHECK (quota_counts IN ('requests', 'items')),
+    ADD COLUMN death_reg_type text,
     ADD COLUMN async_search_endpoint text NOT NULL DEFAULT '/registry/search',
     ADD COLUMN unsubscribe_endpoint text NOT NULL DEFAULT '/registry/unsubscribe',
     ADD COLUMN vital_events jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(vital_events) = 'object');
@@ -91,14 +92,11 @@ ALTER TABLE dci.disability_record
 COMMENT ON TABLE dci.disability_record IS 'Disability statuses refreshed by dci_sync_disability: status is the last answer the registry gave (found, not_found), last_attempt_status the outcome of the last try (failed keeps the row as it was)';
 
 ------------------------------------------------------------------------------
--- SQL functions: search_path pinned, calls qualified
+-- SQL functions: search_path pinned, calls qualified; dci_is_deceased asks a death register
 ------------------------------------------------------------------------------
 CREATE OR REPLACE FUNCTION dci_is_deceased(identifier_type text, identifier_value text,
                                 source text DEFAULT 'crvs_main')
-RETURNS boolean LANGUAGE sql VOLATILE STRICT PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp AS $$
-    SELECT (@extschema@.dci_verify_birth(identifier_type, identifier_value, source)).is_deceased
-$$;
+RETURNS boolean AS 'MODULE_PATHNAME', 'dci_is_deceased' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 
 CREATE OR REPLACE FUNCTION dci_functional_scores(identifier_type text, identifier_value text,
                                       source text DEFAULT 'dr_main')
@@ -245,6 +243,8 @@ $$;
 
 COMMENT ON FUNCTION dci_sync_disability(text, jsonb, interval) IS
 'Refreshes dci.disability_record for the given identifiers, or every row older than stale_after; a failed lookup keeps the row and records last_attempt_status, last_error, last_attempt_at';
+COMMENT ON FUNCTION dci_is_deceased(text, text, text) IS
+'true when the CRVS records a death (or its death register has the person), false when the person is found alive, NULL when there is no record';
 
 ------------------------------------------------------------------------------
 -- Async, inbox, subscriptions

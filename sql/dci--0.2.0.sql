@@ -68,6 +68,7 @@ CREATE TABLE dci.data_source (
     requests_per_minute     integer CHECK (requests_per_minute > 0),
     requests_per_day        integer CHECK (requests_per_day > 0),
     quota_counts            text NOT NULL DEFAULT 'requests' CHECK (quota_counts IN ('requests', 'items')),
+    death_reg_type          text,
     async_search_endpoint   text NOT NULL DEFAULT '/registry/search',
     unsubscribe_endpoint    text NOT NULL DEFAULT '/registry/unsubscribe',
     vital_events            jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(vital_events) = 'object')
@@ -294,12 +295,9 @@ COMMENT ON FUNCTION dci_verify_birth(text, text, text) IS
 
 CREATE FUNCTION dci_is_deceased(identifier_type text, identifier_value text,
                                 source text DEFAULT 'crvs_main')
-RETURNS boolean LANGUAGE sql VOLATILE STRICT PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp AS $$
-    SELECT (@extschema@.dci_verify_birth(identifier_type, identifier_value, source)).is_deceased
-$$;
+RETURNS boolean AS 'MODULE_PATHNAME', 'dci_is_deceased' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dci_is_deceased(text, text, text) IS
-'true when the CRVS records a death, false when the person is found alive, NULL when there is no record';
+'true when the CRVS records a death (or its death register has the person), false when the person is found alive, NULL when there is no record';
 
 ------------------------------------------------------------------------------
 -- IBR

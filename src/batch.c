@@ -52,7 +52,7 @@ error_text(const dci_error *e)
 
 /* Map found records (or not found, for kinds that map it); false when the mapper refuses. */
 static bool
-map_outcome(const dci_lookup_kind *kind, dci_source *src, dci_outcome outcome,
+map_outcome(const dci_lookup_kind *kind, dci_source *src, const char *asked, dci_outcome outcome,
 			struct json_object *records, TupleDesc rectype, void *extra,
 			Datum *value, bool *isnull, dci_error *err)
 {
@@ -62,7 +62,7 @@ map_outcome(const dci_lookup_kind *kind, dci_source *src, dci_outcome outcome,
 	*isnull = true;
 	if (outcome == DCI_FOUND || (outcome == DCI_NOT_FOUND && kind->map_not_found))
 	{
-		if (!kind->map(src, outcome == DCI_FOUND ? records : NULL, rectype, extra,
+		if (!kind->map(src, asked, outcome == DCI_FOUND ? records : NULL, rectype, extra,
 					   value, isnull, &error, &sqlstate))
 		{
 			memset(err, 0, sizeof(*err));
@@ -84,7 +84,7 @@ single_cb(void *arg, const char *value, int count, dci_outcome outcome,
 	c->isnull = true;
 	if (outcome == DCI_FAILED)
 		copy_error(&c->err, err);
-	else if (!map_outcome(c->kind, c->src, outcome, records, c->rectype, c->extra,
+	else if (!map_outcome(c->kind, c->src, value, outcome, records, c->rectype, c->extra,
 						  &c->value, &c->isnull, &c->err))
 		c->outcome = DCI_FAILED;
 }
@@ -148,7 +148,7 @@ batch_cb(void *arg, const char *value, int count, dci_outcome outcome,
 	dci_error	maperr;
 
 	if (outcome != DCI_FAILED &&
-		!map_outcome(c->kind, c->src, outcome, records, c->rectype, c->extra, &rec, &recnull, &maperr))
+		!map_outcome(c->kind, c->src, value, outcome, records, c->rectype, c->extra, &rec, &recnull, &maperr))
 	{
 		outcome = DCI_FAILED;
 		err = &maperr;

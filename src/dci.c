@@ -51,7 +51,8 @@ dci_ensure_exit_hook(void)
 
 	if (registered)
 		return;
-	on_proc_exit(shutdown_http, (Datum) 0);
+	/* before shared memory goes: giving back a token claim takes an LWLock */
+	before_shmem_exit(shutdown_http, (Datum) 0);
 	registered = true;
 }
 

@@ -83,6 +83,7 @@ typedef struct dci_source
 	dci_verify_mode verify_mode;
 	char	   *reg_type;
 	char	   *record_profile;
+	char	   *death_reg_type;	/* deaths in a register of their own (OpenCRVS), or NULL */
 	bool		relax_binding;	/* registry omits transaction_id / reference_id */
 	char	  **not_found_codes;	/* item rjct codes read as "not found" */
 	int			n_not_found_codes;
@@ -296,10 +297,15 @@ extern int	dci_batch_concurrency;
 extern int	dci_cache_ttl;
 extern int	dci_cache_max_entries;
 extern void dci_lookup_cache_reset(void);
+/* A hash table keyed by a char * (first member of the entry), strings of any length. */
+extern HTAB *dci_string_ptr_hash(const char *name, long nelem, Size entrysize, MemoryContext cxt);
 extern void dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 					   const char **values, int n, dci_lookup_cb cb, void *arg);
 extern const char *dci_outcome_name(dci_outcome o);
 extern char *dci_idtype_query(const char *type, const char *value);
+/* A yes/no endpoint (enrolled, disabled): 1 yes, 0 no, -1 not known; raises on failure. */
+extern int	dci_yes_no(dci_source *src, const char *url, const char *kind, const char *idtype,
+					   const char *value, char **body);
 /* Raise when a page shows a registry paging without end (see lookup.c). */
 extern void dci_check_page(dci_source *src, int page, size_t n, long total, long seen,
 						   uint32 digest, uint32 *last_digest, long max_records);
@@ -314,11 +320,11 @@ extern dci_outcome dci_answer_outcome(dci_source *src, struct json_object *item,
 typedef struct dci_lookup_kind dci_lookup_kind;
 
 /*
- * Map the records of one identifier to a value of the function's type.
+ * Map the records of identifier value to a value of the function's type.
  * false (with error and sqlstate set) when the records cannot be used,
  * e.g. two people behind one identifier.
  */
-typedef bool (*dci_map_fn) (dci_source *src, struct json_object *records,
+typedef bool (*dci_map_fn) (dci_source *src, const char *value, struct json_object *records,
 							TupleDesc rectype, void *extra, Datum *out, bool *isnull,
 							char **error, int *sqlstate);
 
@@ -341,7 +347,8 @@ extern bool dci_one_record(dci_source *src, struct json_object *records, const c
 						   struct json_object **rec, char **error, int *sqlstate);
 /* crvs.c: one CRVS record as a dci.birth_record (false: not a JSON object) */
 extern bool dci_birth_datum(struct json_object *rec, const char *record_profile,
-							const char *want_idtype, TupleDesc rectype, Datum *out);
+							const char *want_idtype, bool registered_death,
+							const char *register_death_date, TupleDesc rectype, Datum *out);
 extern Datum dci_text_array(char **items, int n);
 extern Datum dci_json_datum(struct json_object *o);
 extern Datum dci_date_datum(const char *iso);

@@ -40,7 +40,7 @@ scores_datum(TupleDesc rectype, const dci_disability *d)
 }
 
 static bool
-map_disability(dci_source *src, struct json_object *records, TupleDesc rectype,
+map_disability(dci_source *src, const char *value, struct json_object *records, TupleDesc rectype,
 			   void *extra, Datum *out, bool *isnull, char **error, int *sqlstate)
 {
 	struct json_object *rec;
@@ -90,7 +90,7 @@ dci_disability_status_batch(PG_FUNCTION_ARGS)
 
 /* dci_is_pwd: the registry's verdict or any domain at or above the threshold. */
 static bool
-map_pwd(dci_source *src, struct json_object *records, TupleDesc rectype,
+map_pwd(dci_source *src, const char *value, struct json_object *records, TupleDesc rectype,
 		void *extra, Datum *out, bool *isnull, char **error, int *sqlstate)
 {
 	int			threshold = *(int *) extra;
@@ -116,14 +116,29 @@ map_pwd(dci_source *src, struct json_object *records, TupleDesc rectype,
 
 static const dci_lookup_kind pwd_kind = {NULL, map_pwd, false};
 
+/*
+ * dci_is_pwd.  A source with disabled_endpoint has the registry decide
+ * (/registry/sync/disabled, yes/no) at the usual cut-off of 3; another
+ * threshold reads the scores instead.
+ */
 Datum
 dci_is_pwd(PG_FUNCTION_ARGS)
 {
 	int			threshold = PG_GETARG_INT32(3);
+	dci_source *src;
+	int			yes;
 
 	if (threshold < 1 || threshold > 4)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("threshold must be a Washington Group severity from 1 to 4, not %d", threshold)));
-	return dci_lookup_function(fcinfo, &pwd_kind, &threshold);
+	src = dci_source_get(text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	if (src->disabled_url == NULL || threshold != 3)
+		return dci_lookup_function(fcinfo, &pwd_kind, &threshold);
+	yes = dci_yes_no(src, src->disabled_url, "disabled", text_to_cstring(PG_GETARG_TEXT_PP(0)),
+					 text_to_cstring(PG_GETARG_TEXT_PP(1)), NULL);
+	/* not in the registry: unknown, never "no" */
+	if (yes < 0)
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(yes == 1);
 }

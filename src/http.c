@@ -54,6 +54,7 @@ typedef struct http_ctx
 
 static http_ctx ctxs[MAX_DEPTH];
 static int	depth = 0;
+static http_ctx *last_waiter = NULL;
 static CURLSH *share = NULL;
 static long connections_opened = 0;
 static dci_http_config config = {10000, 16 * 1024 * 1024, 0, NULL};
@@ -736,6 +737,10 @@ run_ctx(http_ctx *c, const dci_http_ops *ops, void *arg, int width)
 			int			nready = c->nsocks;
 
 			memcpy(c->ready, c->socks, sizeof(dci_http_socket) * nready);
+			/* the hook keeps one wait set: another context's sockets are a change too */
+			if (last_waiter != c)
+				c->socks_changed = 1;
+			last_waiter = c;
 			if (hooks.wait(hooks.arg, c->ready, nready, c->socks_changed, timeout) != 0)
 			{
 				result = DCI_HTTP_ABORTED;

@@ -113,7 +113,7 @@ acc_result(dup_acc *a, TupleDesc td)
 }
 
 static bool
-map_duplication(dci_source *src, struct json_object *records, TupleDesc rectype,
+map_duplication(dci_source *src, const char *value, struct json_object *records, TupleDesc rectype,
 				void *extra, Datum *out, bool *isnull, char **error, int *sqlstate)
 {
 	char	  **args = extra;	/* {idtype, exclude_program} */
@@ -133,43 +133,14 @@ static const dci_lookup_kind duplication_kind = {NULL, map_duplication, true};
 static Datum
 check_enrolled_endpoint(dci_source *src, const char *idtype, const char *value, TupleDesc td)
 {
-	char	   *msg;
-	char		txn[37];
-	dci_exchange *ex;
-	struct json_object *item;
-	const char *status;
-	const char *enrolled;
+	char	   *body;
+	int			yes = dci_yes_no(src, src->enrolled_url, "enrolled", idtype, value, &body);
 	Datum		v[3];
 	bool		n[3] = {false, true, false};
 
-	dci_uuid(txn);
-	msg = psprintf("{\"enrolled_criteria\":{\"query\":%s,\"query_type\":\"idtype-value\","
-				   "\"response_entity\":\"Member\"},\"transaction_id\":\"%s\"}",
-				   dci_idtype_query(idtype, value), txn);
-	ex = dci_exchange_message_new(src, src->enrolled_url, "search", txn, msg, DCI_EXPECT_ANSWER);
-	dci_exchange_send(ex);
-	if (ex->err.sqlstate)
-		dci_exchange_raise(ex);
-	item = dci_response_first(&ex->resp, "enrolled_response");
-	status = item ? dci_item_status(item) : NULL;
-	enrolled = item ? dci_json_get_string(item, "enrolled_status") : NULL;
-	if (status && pg_strcasecmp(status, "rjct") == 0)
-	{
-		ex->err.sqlstate = ERRCODE_DCI_REJECTED;
-		ex->err.message = psprintf("DCI source \"%s\" rejected the enrolled check: %s", src->code,
-								   dci_item_reason_code(item) ? dci_sanitize(dci_item_reason_code(item)) : "no reason code");
-		dci_exchange_raise(ex);
-	}
-	if (enrolled == NULL || (pg_strcasecmp(enrolled, "yes") != 0 && pg_strcasecmp(enrolled, "no") != 0))
-	{
-		ex->err.sqlstate = ERRCODE_DCI_BAD_RESPONSE;
-		ex->err.message = psprintf("DCI source \"%s\" answered the enrolled check without enrolled_status yes or no",
-								   src->code);
-		dci_exchange_raise(ex);
-	}
-	v[0] = BoolGetDatum(pg_strcasecmp(enrolled, "yes") == 0);
-	v[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(ex->http.body.data));
-	dci_exchange_free(ex);
+	/* "not known to the IBR" is "enrolled nowhere" */
+	v[0] = BoolGetDatum(yes == 1);
+	v[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(body));
 	/* matched_programs stays NULL: this endpoint does not say which */
 	return HeapTupleGetDatum(heap_form_tuple(td, v, n));
 }

@@ -63,9 +63,9 @@ value_match(const void *a, const void *b, Size keysize)
 	return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
-/* A hash table keyed by a char * (the strings live elsewhere). */
-static HTAB *
-string_ptr_hash(const char *name, long nelem, Size entrysize, MemoryContext cxt)
+/* A hash table keyed by a char * (the strings live elsewhere), any length. */
+HTAB *
+dci_string_ptr_hash(const char *name, long nelem, Size entrysize, MemoryContext cxt)
 {
 	HASHCTL		ctl;
 
@@ -125,7 +125,7 @@ cache_store(const char *key, dci_outcome outcome, struct json_object *records)
 		dci_lookup_cache_reset();
 	old = MemoryContextSwitchTo(cache_cxt);
 	if (cache == NULL)
-		cache = string_ptr_hash("dci response cache", 1024, sizeof(cache_entry), cache_cxt);
+		cache = dci_string_ptr_hash("dci response cache", 1024, sizeof(cache_entry), cache_cxt);
 	k = pstrdup(key);
 	e = hash_search(cache, &k, HASH_ENTER, &found);
 	if (found)
@@ -350,7 +350,7 @@ dci_lookup(dci_source *src, const dci_lookup_spec *spec,
 	}
 	else
 	{
-		HTAB	   *seen = string_ptr_hash("dci lookup values", Max(n, 16), sizeof(value_entry),
+		HTAB	   *seen = dci_string_ptr_hash("dci lookup values", Max(n, 16), sizeof(value_entry),
 										   CurrentMemoryContext);
 
 		for (int i = 0; i < n; i++)
@@ -444,6 +444,69 @@ dci_check_page(dci_source *src, int page, size_t n, long total, long seen,
 				 total > max_records ? errdetail("Its total_count is %ld.", total) : 0,
 				 errhint("Raise max_records, narrow the query, or page with page_number.")));
 	*last_digest = digest;
+}
+
+/*
+ * A yes/no endpoint of the SPDCI IBR and DR APIs (kind "enrolled":
+ * /registry/sync/enrolled, "disabled": /registry/sync/disabled) for one
+ * identifier: 1 yes, 0 no, -1 the registry does not know the person (an
+ * item rjct with one of the source's not-found codes).  Raises when it
+ * cannot answer.  *body receives the answer envelope (palloc'd) if asked.
+ */
+int
+dci_yes_no(dci_source *src, const char *url, const char *kind, const char *idtype,
+		   const char *value, char **body)
+{
+	char		txn[37];
+	char	   *msg;
+	char	   *member = psprintf("%s_response", kind);
+	char	   *field = psprintf("%s_status", kind);
+	dci_exchange *ex;
+	struct json_object *item;
+	const char *status;
+	const char *answer;
+	int			result;
+
+	dci_uuid(txn);
+	msg = psprintf("{\"%s_criteria\":{\"query\":%s,\"query_type\":\"idtype-value\","
+				   "\"response_entity\":\"Member\"},\"transaction_id\":\"%s\"}",
+				   kind, dci_idtype_query(idtype, value), txn);
+	ex = dci_exchange_message_new(src, url, "search", txn, msg, DCI_EXPECT_ANSWER);
+	dci_exchange_send(ex);
+	if (ex->err.sqlstate)
+		dci_exchange_raise(ex);
+	item = dci_response_first(&ex->resp, member);
+	status = item ? dci_item_status(item) : NULL;
+	answer = item ? dci_json_get_string(item, field) : NULL;
+	if (status && pg_strcasecmp(status, "rjct") == 0)
+	{
+		const char *code = dci_item_reason_code(item);
+
+		for (int i = 0; code && i < src->n_not_found_codes; i++)
+			if (strcmp(code, src->not_found_codes[i]) == 0)
+			{
+				if (body)
+					*body = pstrdup(ex->http.body.data);
+				dci_exchange_free(ex);
+				return -1;
+			}
+		ex->err.sqlstate = ERRCODE_DCI_REJECTED;
+		ex->err.message = psprintf("DCI source \"%s\" rejected the %s check: %s", src->code, kind,
+								   code ? dci_sanitize(code) : "no reason code");
+		dci_exchange_raise(ex);
+	}
+	if (answer == NULL || (pg_strcasecmp(answer, "yes") != 0 && pg_strcasecmp(answer, "no") != 0))
+	{
+		ex->err.sqlstate = ERRCODE_DCI_BAD_RESPONSE;
+		ex->err.message = psprintf("DCI source \"%s\" answered the %s check without %s yes or no",
+								   src->code, kind, field);
+		dci_exchange_raise(ex);
+	}
+	result = pg_strcasecmp(answer, "yes") == 0 ? 1 : 0;
+	if (body)
+		*body = pstrdup(ex->http.body.data);
+	dci_exchange_free(ex);
+	return result;
 }
 
 const char *

@@ -229,7 +229,7 @@ dci_test_connection(PG_FUNCTION_ARGS)
 
 /* dci_search_by_id_batch: the raw records of each identifier, as a jsonb array. */
 static bool
-map_records(dci_source *src, struct json_object *records, TupleDesc rectype,
+map_records(dci_source *src, const char *value, struct json_object *records, TupleDesc rectype,
 			void *extra, Datum *out, bool *isnull, char **error, int *sqlstate)
 {
 	StringInfoData buf;

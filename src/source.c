@@ -455,6 +455,7 @@ build_source(const dci_row *row)
 	s->reg_type = row_text_set(row, "reg_type");
 	s->record_profile = dci_row_text(row, "record_profile");
 	s->relax_binding = row_bool(row, "relax_response_binding", false);
+	s->death_reg_type = row_text_set(row, "death_reg_type");
 
 	v = dci_row_text(row, "verify_response_signature");
 	s->verify_mode = strcmp(v, "off") == 0 ? DCI_VERIFY_OFF :

@@ -102,6 +102,27 @@ dci_start_registry() {
 	export DCI_TEST_PORT DCI_REGISTRY_URL DCI_TEST_REGISTRY_PUBKEY DCI_TEST_REGISTRY_RSA_PUBKEY
 }
 
+# A second registry that a test may kill mid-batch (the same keys and
+# credentials as the first, so the same source settings work against it).
+dci_start_victim() {
+	local reg="$DCI_ROOT/test/registry/dci-registry"
+	"$reg" --port 0 --port-file "$DCI_TMP/victim.port" --fixtures "$DCI_ROOT/test/fixtures" \
+		--key "$DCI_TMP/registry-ed25519.pem" --rsa-key "$DCI_TMP/registry-rsa.pem" \
+		--sender-id registry.local --token spmis-static-token \
+		--client spmis-client:spmis-secret --threads 2 --quiet \
+		2>"$DCI_TMP/victim.log" &
+	DCI_VICTIM_PID=$!
+	local i
+	for i in $(seq 1 100); do
+		[ -s "$DCI_TMP/victim.port" ] && break
+		sleep 0.05
+	done
+	[ -s "$DCI_TMP/victim.port" ] || { echo "victim registry did not start" >&2; return 1; }
+	DCI_TEST_VICTIM_PORT=$(cat "$DCI_TMP/victim.port")
+	DCI_TEST_VICTIM_PID=$DCI_VICTIM_PID
+	export DCI_TEST_VICTIM_PORT DCI_TEST_VICTIM_PID
+}
+
 # TLS in front of the registry (stunnel, with a throwaway certificate for
 # 127.0.0.1): for tests of certificate checks and TLS session reuse.
 dci_start_tls() {
@@ -139,6 +160,7 @@ CONF
 dci_cleanup() {
 	[ -n "${DCI_STUNNEL_PID:-}" ] && kill "$DCI_STUNNEL_PID" 2>/dev/null && wait "$DCI_STUNNEL_PID" 2>/dev/null
 	[ -n "${DCI_REGISTRY_PID:-}" ] && kill "$DCI_REGISTRY_PID" 2>/dev/null && wait "$DCI_REGISTRY_PID" 2>/dev/null
+	[ -n "${DCI_VICTIM_PID:-}" ] && kill "$DCI_VICTIM_PID" 2>/dev/null && wait "$DCI_VICTIM_PID" 2>/dev/null
 	if [ -n "${DCI_TMP:-}" ] && [ -d "$DCI_TMP/data" ]; then
 		$DCI_PGRUN "$DCI_PGBIN/pg_ctl" -D "$DCI_TMP/data" -m immediate stop >/dev/null 2>&1
 	fi

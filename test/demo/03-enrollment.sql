@@ -97,7 +97,13 @@ SELECT p.uin AS "UIN", p.name,
 
 \echo
 \echo '== Monthly job: suspend beneficiaries the civil registry records as deceased (one batch call)'
-CREATE TABLE mis.beneficiary (uin text PRIMARY KEY, status text NOT NULL DEFAULT 'active', status_reason text);
+CREATE TABLE mis.beneficiary (
+    uin             text PRIMARY KEY,
+    status          text NOT NULL DEFAULT 'active',
+    status_reason   text,
+    crvs_checked_at timestamptz,        -- when the civil registry last answered
+    crvs_error      text                -- why the last check failed (NULL: it did not)
+);
 -- the pension roll: everyone the civil registry lists as born before 1970, and two
 -- UINs that were typed in wrong
 INSERT INTO mis.beneficiary (uin)
@@ -105,17 +111,25 @@ SELECT DISTINCT jsonb_path_query_first(rec, '$.identifier[*] ? (@.identifier_typ
   FROM dci_records(dci_search_by_date_range('crvs_main', 'birth_date', '1900-01-01', '1969-12-31',
                                             all_pages => true)) rec;
 INSERT INTO mis.beneficiary (uin) VALUES ('1000009998'), ('1000009999');
+-- answers change the rows; a failed check changes nothing but crvs_error
 WITH v AS (
     SELECT * FROM dci_verify_birth_batch('UIN', ARRAY(SELECT uin FROM mis.beneficiary WHERE status = 'active'))
-)
-UPDATE mis.beneficiary b
-   SET status = CASE v.status WHEN 'found' THEN CASE WHEN (v.record).is_deceased THEN 'suspended' ELSE b.status END
-                              WHEN 'not_found' THEN 'review' ELSE b.status END,
-       status_reason = CASE v.status
-                           WHEN 'found' THEN CASE WHEN (v.record).is_deceased
-                                                  THEN 'deceased ' || (v.record).death_date || ' per CRVS' END
-                           WHEN 'not_found' THEN 'not in the civil registry'
-                           ELSE 'CRVS check failed: ' || v.error END
-  FROM v WHERE v.identifier_value = b.uin;
+),
+answered AS (
+    UPDATE mis.beneficiary b
+       SET status = CASE WHEN v.status = 'not_found' THEN 'review'
+                         WHEN (v.record).is_deceased THEN 'suspended' ELSE b.status END,
+           status_reason = CASE WHEN v.status = 'not_found' THEN 'not in the civil registry'
+                                WHEN (v.record).is_deceased
+                                THEN 'deceased ' || coalesce((v.record).death_date::text, '(date unknown)') || ' per CRVS'
+                                ELSE b.status_reason END,
+           crvs_checked_at = now(), crvs_error = NULL
+      FROM v WHERE v.identifier_value = b.uin AND v.status <> 'failed'
+    RETURNING 1),
+failed AS (
+    UPDATE mis.beneficiary b SET crvs_error = v.error
+      FROM v WHERE v.identifier_value = b.uin AND v.status = 'failed'
+    RETURNING 1)
+SELECT (SELECT count(*) FROM answered) AS answered, (SELECT count(*) FROM failed) AS failed_checks;
 SELECT status, count(*) AS beneficiaries FROM mis.beneficiary GROUP BY status ORDER BY status;
 SELECT uin AS "UIN", status_reason AS "reason" FROM mis.beneficiary WHERE status = 'suspended' ORDER BY uin LIMIT 5;
