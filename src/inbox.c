@@ -618,7 +618,7 @@ subscribe_update(callback *cb, txn_update *u, bool apply)
 			vals[3] = CStringGetTextDatum(reason(item, "subscription"));
 			if (apply)
 				run("UPDATE dci.subscription SET status = 'rjct', last_error = $4, updated_at = pg_catalog.now() "
-				"WHERE transaction_id OPERATOR(pg_catalog.=) $1 AND source_code OPERATOR(pg_catalog.=) $2 "
+					"WHERE transaction_id OPERATOR(pg_catalog.=) $1 AND source_code OPERATOR(pg_catalog.=) $2 "
 					"AND reference_id OPERATOR(pg_catalog.=) $3", 4, types, vals, nulls, SPI_OK_UPDATE);
 			continue;
 		}
