@@ -68,3 +68,44 @@ SELECT jsonb_array_length(dci_jwks() -> 'keys') AS keys,
        dci_jwks() #>> '{keys,0,crv}' AS crv,
        dci_jwks() #> '{keys,0}' ? 'd' AS leaks_private_part;
 \copy (SELECT dci_jwks()) TO PROGRAM 'curl -sf -o /dev/null --data-binary @- http://127.0.0.1:$DCI_TEST_PORT/admin/senders'
+
+-- Asynchronous requests (40, 5x): the local registry's admin API from SQL
+-- (the suite runs as a superuser)
+CREATE FUNCTION registry(path text, body jsonb DEFAULT NULL, post boolean DEFAULT false)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    q text := $q$'$q$;
+    cmd text := 'curl -s';
+    out text;
+BEGIN
+    IF to_regclass('pg_temp.registry_out') IS NULL THEN
+        CREATE TEMP TABLE registry_out (line text);
+    END IF;
+    TRUNCATE registry_out;
+    IF body IS NOT NULL THEN
+        cmd := cmd || ' --data-binary ' || q || replace(body::text, q, q || '\' || q || q) || q;
+    ELSIF post THEN
+        cmd := cmd || ' -X POST';
+    END IF;
+    cmd := cmd || ' ' || q || 'http://127.0.0.1:' || current_setting('dci_test.port') || path || q;
+    EXECUTE format('COPY registry_out FROM PROGRAM %L WITH (FORMAT csv, QUOTE E''\x01'', DELIMITER E''\x02'')', cmd);
+    SELECT string_agg(line, E'\n') INTO out FROM registry_out;
+    RETURN out::jsonb;
+END $$;
+-- the callbacks of a transaction, as the registry posted them, once n are delivered
+CREATE FUNCTION callbacks(txn text, n integer DEFAULT 1) RETURNS SETOF jsonb LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM registry(format('/admin/callbacks?transaction_id=%s&count=%s&wait_ms=10000', txn, n));
+    RETURN QUERY SELECT r -> 'body'
+                   FROM jsonb_array_elements(registry('/admin/sink') -> 'received') WITH ORDINALITY AS x(r, i)
+                  WHERE r #>> '{body,message,transaction_id}' = txn
+                     OR r #>> '{body,message,txnstatus_response,txn_status,transaction_id}' = txn
+                  ORDER BY i;
+END $$;
+-- a source of the local registry whose callbacks go to the sink
+CREATE FUNCTION async_source(code text, path text, callback text DEFAULT '/sink/async') RETURNS void
+LANGUAGE sql AS $$
+    SELECT test_source(code, path);
+    UPDATE dci.data_source SET our_callback_uri = 'http://127.0.0.1:' || current_setting('dci_test.port') || callback
+     WHERE data_source.code = async_source.code;
+$$;

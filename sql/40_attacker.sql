@@ -14,6 +14,9 @@ SELECT format('GRANT EXECUTE ON FUNCTION %s TO dci_attacker', p.oid::regprocedur
   FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
   JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'dci' \gexec
 
+-- a source whose callbacks go to the registry's sink, for the asynchronous functions
+SELECT async_source('atk_async', '/crvs', '/sink/attacker');
+
 SET ROLE dci_attacker;
 -- a log of every call of the attacker's code made as someone else
 CREATE TABLE evil.calls (who text, what text);
@@ -76,6 +79,15 @@ SELECT requests > 0 AS counted FROM dci_stats();
 SELECT dci_clear_token_cache('crvs_oauth');
 -- the sync writes dci.disability_record (health data the attacker may not read) only through the function
 SELECT dci_sync_disability('dr_main', '[{"type":"UIN","value":"1000000201"}]') AS synced;
+-- asynchronous requests, polls and callbacks: the inbox writes run as the owner, hijacks in place
+SELECT dci_search_async('atk_async', 'idtype-value', '{"type":"BRN","value":"BR-2024-0042"}') AS atk_txn \gset
+SELECT dci_subscribe('atk_async', 'death') IS NOT NULL AS subscribed;
+SELECT count(*) FROM dci_subscribe_vital_events('{birth}', 'atk_async');
+SELECT dci_unsubscribe('atk_async', '{SUB-000000000009}') IS NOT NULL AS unsubscribed;
+SELECT dci_txn_status('atk_async', :'atk_txn') #>> '{header,action}' AS polled;
+SELECT dci_poll_transactions('0 seconds') >= 0 AS polled_all;
+SELECT dci_receive('{"header":{"action":"on-search","message_id":"x","sender_id":"registry.local"},"message":{"transaction_id":"nope"}}');
+SELECT (dci_birth_record('{"identifier":[{"identifier_type":"UIN","identifier_value":"1"}],"death_date":"2020-01-01"}', 'crvs_main')).death_date;
 -- internal trigger functions cannot be called directly
 SELECT dci.config_changed();
 SELECT dci.validate_row();
@@ -87,6 +99,10 @@ SET dci.cache_ttl = 86400;
 SELECT count(*) FROM dci.data_source;
 SELECT count(*) FROM dci.signing_key;
 SELECT count(*) FROM dci.disability_record;
+SELECT count(*) FROM dci.transaction;
+SELECT count(*) FROM dci.inbox;
+SELECT count(*) FROM dci.subscription;
+SELECT count(*) FROM dci.notification;
 RESET search_path;
 RESET ROLE;
 

@@ -68,7 +68,10 @@ CREATE TABLE dci.data_source (
     requests_per_minute     integer CHECK (requests_per_minute > 0),
     requests_per_day        integer CHECK (requests_per_day > 0),
     quota_counts            text NOT NULL DEFAULT 'requests' CHECK (quota_counts IN ('requests', 'items')),
-    death_reg_type          text
+    death_reg_type          text,
+    async_search_endpoint   text NOT NULL DEFAULT '/registry/search',
+    unsubscribe_endpoint    text NOT NULL DEFAULT '/registry/unsubscribe',
+    vital_events            jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(vital_events) = 'object')
 );
 COMMENT ON TABLE dci.data_source IS 'DCI registries that dci_* functions call, by code';
 
@@ -124,10 +127,13 @@ COMMENT ON FUNCTION dci_search_by_id(text, text, text) IS
 CREATE FUNCTION dci_records(response jsonb) RETURNS SETOF jsonb
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT rec
-    FROM jsonb_array_elements(
-             CASE jsonb_typeof(response #> '{message,search_response}')
-                 WHEN 'array' THEN response #> '{message,search_response}'
-                 WHEN 'object' THEN jsonb_build_array(response #> '{message,search_response}')
+    FROM (SELECT coalesce(response #> '{message,search_response}',
+                          response #> '{message,notify_event}',
+                          response #> '{message,txnstatus_response,txn_status,search_response}') AS items) AS m,
+         LATERAL jsonb_array_elements(
+             CASE jsonb_typeof(m.items)
+                 WHEN 'array' THEN m.items
+                 WHEN 'object' THEN jsonb_build_array(m.items)
                  ELSE '[]'::jsonb END) AS item,
          LATERAL jsonb_array_elements(
              CASE jsonb_typeof(item #> '{data,reg_records}')
@@ -136,7 +142,7 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_tem
                  ELSE '[]'::jsonb END) AS rec
 $$;
 COMMENT ON FUNCTION dci_records(jsonb) IS
-'The reg_records of every search_response item of a response envelope (array or single object)';
+'The reg_records of every item of an envelope: a search answer, an on-search or notify callback, a txn status answer (array or single object)';
 
 CREATE FUNCTION dci_test_connection(source text,
     OUT ok boolean, OUT http_status integer, OUT dci_status text,
@@ -584,4 +590,163 @@ REVOKE ALL ON FUNCTION
     dci.config_changed(),
     dci.validate_row(),
     dci.touch_updated_at()
+FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Async, inbox, subscriptions
+------------------------------------------------------------------------------
+
+-- One row per asynchronous request.  The pending row is committed before the
+-- request leaves (a background worker writes it), so a callback that comes
+-- at once finds it; callbacks and polls move it to succ, partial, rjct or failed.
+CREATE TABLE dci.transaction (
+    transaction_id  text PRIMARY KEY,
+    source_code     text NOT NULL REFERENCES dci.data_source (code) ON UPDATE CASCADE,
+    action          text NOT NULL CHECK (action IN ('search', 'subscribe', 'unsubscribe', 'txn-status')),
+    request         jsonb NOT NULL,
+    status          text NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'succ', 'partial', 'rjct', 'failed')),
+    sent_at         timestamptz NOT NULL DEFAULT now(),
+    acked_at        timestamptz,
+    completed_at    timestamptz,
+    correlation_id  text,
+    last_error      text,
+    total_count     integer NOT NULL DEFAULT 1,
+    completed_count integer NOT NULL DEFAULT 0,
+    failed_count    integer NOT NULL DEFAULT 0,
+    polled_at       timestamptz
+);
+CREATE INDEX transaction_open_idx ON dci.transaction (sent_at) WHERE status IN ('pending', 'partial');
+COMMENT ON TABLE dci.transaction IS 'Asynchronous DCI requests (search, subscribe, unsubscribe): the message sent (no secret), status pending -> succ / partial / rjct / failed';
+
+-- Every callback a registry sent, verified, once per (source, message_id).
+CREATE TABLE dci.inbox (
+    id                bigserial PRIMARY KEY,
+    received_at       timestamptz NOT NULL DEFAULT now(),
+    source_code       text NOT NULL,
+    action            text NOT NULL
+                      CHECK (action IN ('on-search', 'on-subscribe', 'on-unsubscribe', 'notify', 'txn-on-status')),
+    message_id        text NOT NULL,
+    transaction_id    text,
+    correlation_id    text,
+    status            text,
+    envelope          jsonb NOT NULL,
+    received_via      text NOT NULL CHECK (received_via IN ('listener', 'sql', 'poll')),
+    subscription_code text,
+    UNIQUE (source_code, message_id)
+);
+CREATE INDEX inbox_transaction_idx ON dci.inbox (transaction_id);
+COMMENT ON TABLE dci.inbox IS 'Callbacks received from registries (on-search, on-subscribe, on-unsubscribe, notify, txn-on-status), signature checked, stored once; NOTIFY dci_inbox carries each new id';
+
+CREATE TABLE dci.subscription (
+    id                 bigserial PRIMARY KEY,
+    subscription_code  text,
+    source_code        text NOT NULL REFERENCES dci.data_source (code) ON UPDATE CASCADE,
+    reg_event_type     text NOT NULL,
+    filter             jsonb,
+    status             text NOT NULL DEFAULT 'requested'
+                       CHECK (status IN ('requested', 'subscribed', 'unsubscribed', 'rjct')),
+    transaction_id     text NOT NULL REFERENCES dci.transaction (transaction_id),
+    created_at         timestamptz NOT NULL DEFAULT now(),
+    updated_at         timestamptz NOT NULL DEFAULT now(),
+    reference_id       text NOT NULL,
+    reg_type           text,
+    notify_record_type text,
+    frequency          jsonb,
+    last_error         text,
+    UNIQUE (source_code, subscription_code)
+);
+CREATE INDEX subscription_transaction_idx ON dci.subscription (transaction_id);
+COMMENT ON TABLE dci.subscription IS 'Subscriptions to registry events: requested -> subscribed (with the registry''s code) -> unsubscribed, or rjct';
+
+-- Received data and the registry's subscription codes exist nowhere else:
+-- dumped like the configuration (sequences too, so restored ids do not repeat).
+SELECT pg_catalog.pg_extension_config_dump('dci.transaction', '');
+SELECT pg_catalog.pg_extension_config_dump('dci.inbox', '');
+SELECT pg_catalog.pg_extension_config_dump('dci.inbox_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('dci.subscription', '');
+SELECT pg_catalog.pg_extension_config_dump('dci.subscription_id_seq', '');
+
+CREATE FUNCTION dci_search_async(source text, query_type text, query jsonb,
+                                 reg_type text DEFAULT NULL, reg_event_type text DEFAULT NULL,
+                                 page_size integer DEFAULT NULL, page_number integer DEFAULT NULL)
+RETURNS text AS 'MODULE_PATHNAME', 'dci_search_async' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION dci_search_async(text, text, jsonb, text, text, integer, integer) IS
+'Signed asynchronous search: the registry acks now and posts the results to our_callback_uri; returns the transaction_id';
+
+CREATE FUNCTION dci_receive(envelope jsonb) RETURNS bigint
+AS 'MODULE_PATHNAME', 'dci_receive' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION dci_receive(jsonb) IS
+'Ingests one callback envelope (signature checked, stored once in dci.inbox, transaction and subscription updated, NOTIFY dci_inbox); returns its inbox id';
+
+CREATE FUNCTION dci_txn_status(source text, transaction_id text) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'dci_txn_status' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION dci_txn_status(text, text) IS
+'Asks the registry (sync txn status) where an asynchronous transaction stands; the answer goes through the inbox like a callback';
+
+CREATE FUNCTION dci_poll_transactions(older_than interval DEFAULT '1 minute',
+                                      max_transactions integer DEFAULT 100) RETURNS integer
+AS 'MODULE_PATHNAME', 'dci_poll_transactions' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION dci_poll_transactions(interval, integer) IS
+'Polls the pending transactions not heard of for older_than (for pg_cron); returns how many it asked about';
+
+CREATE FUNCTION dci_subscribe(source text, reg_event_type text, filter jsonb DEFAULT NULL,
+                              reg_type text DEFAULT NULL, frequency jsonb DEFAULT NULL,
+                              notify_record_type text DEFAULT NULL) RETURNS text
+AS 'MODULE_PATHNAME', 'dci_subscribe' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION dci_subscribe(text, text, jsonb, text, jsonb, text) IS
+'Subscribes to a registry''s events (signed SubscribeRequest, acked; on-subscribe fills dci.subscription); returns the transaction_id';
+
+CREATE FUNCTION dci_subscribe_vital_events(event_types text[] DEFAULT '{birth,death}',
+                                           source text DEFAULT 'crvs_main') RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'dci_subscribe_vital_events' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION dci_subscribe_vital_events(text[], text) IS
+'One subscription per vital event type, with the source''s codes for it (vital_events, record_profile); returns the transaction_ids';
+
+CREATE FUNCTION dci_unsubscribe(source text, subscription_codes text[]) RETURNS text
+AS 'MODULE_PATHNAME', 'dci_unsubscribe' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION dci_unsubscribe(text, text[]) IS
+'Sends the standard UnSubscribeRequest (subscription_codes); on-unsubscribe marks the rows unsubscribed; returns the transaction_id';
+
+CREATE FUNCTION dci_birth_record(record jsonb, source text DEFAULT 'crvs_main') RETURNS dci.birth_record
+AS 'MODULE_PATHNAME', 'dci_birth_record' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION dci_birth_record(jsonb, text) IS
+'One CRVS record mapped as dci_verify_birth maps the source''s answers (its record_profile)';
+
+-- One row per record a notify callback carried.
+CREATE VIEW dci.notification AS
+SELECT i.id AS inbox_id, i.source_code, i.subscription_code,
+       COALESCE(s.reg_event_type, ev #>> '{data,reg_event_type}') AS reg_event_type,
+       rec AS record,
+       @extschema@.dci_birth_record(rec, i.source_code) AS person,
+       i.received_at
+  FROM dci.inbox i
+  LEFT JOIN dci.subscription s
+         ON s.source_code OPERATOR(pg_catalog.=) i.source_code
+        AND s.subscription_code OPERATOR(pg_catalog.=) i.subscription_code
+ CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(
+         CASE pg_catalog.jsonb_typeof(i.envelope #> '{message,notify_event}')
+             WHEN 'array' THEN i.envelope #> '{message,notify_event}'
+             WHEN 'object' THEN pg_catalog.jsonb_build_array(i.envelope #> '{message,notify_event}')
+             ELSE '[]'::jsonb END) AS ev
+ CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(
+         CASE pg_catalog.jsonb_typeof(ev #> '{data,reg_records}')
+             WHEN 'array' THEN ev #> '{data,reg_records}'
+             WHEN 'object' THEN pg_catalog.jsonb_build_array(ev #> '{data,reg_records}')
+             ELSE '[]'::jsonb END) AS rec
+ WHERE i.action OPERATOR(pg_catalog.=) 'notify';
+COMMENT ON VIEW dci.notification IS 'One row per record of each notify callback, with its subscription and the record mapped as dci_verify_birth maps it (person)';
+
+-- Closed to PUBLIC like the configuration: grant what each role needs.
+REVOKE ALL ON dci.transaction, dci.inbox, dci.subscription, dci.notification FROM PUBLIC;
+REVOKE ALL ON SEQUENCE dci.inbox_id_seq, dci.subscription_id_seq FROM PUBLIC;
+REVOKE ALL ON FUNCTION
+    dci_search_async(text, text, jsonb, text, text, integer, integer),
+    dci_receive(jsonb),
+    dci_txn_status(text, text),
+    dci_poll_transactions(interval, integer),
+    dci_subscribe(text, text, jsonb, text, jsonb, text),
+    dci_subscribe_vital_events(text[], text),
+    dci_unsubscribe(text, text[]),
+    dci_birth_record(jsonb, text)
 FROM PUBLIC;

@@ -102,6 +102,9 @@ typedef struct dci_source
 	bool		quota_items;	/* quotas count identifiers, not envelopes */
 	char	   *test_identifier_type;	/* what dci_test_connection looks up */
 	char	   *test_identifier_value;
+	char	   *async_search_url;	/* base_url + async_search_endpoint */
+	char	   *unsubscribe_url;
+	char	   *vital_events;	/* JSON object: per event, the codes to subscribe with */
 	char	   *kid;			/* kidId / JWS kid for our signatures */
 	dci_key    *signing_key;	/* private key, NULL with signing_mode none */
 	dci_key    *registry_key;	/* registry's public key, NULL when not set */
@@ -314,6 +317,9 @@ extern void dci_check_page(dci_source *src, int page, size_t n, long total, long
 /* Outcome of search item k of a checked exchange; records borrowed from it. */
 extern dci_outcome dci_item_outcome(dci_exchange *ex, int k, const cj_node **records,
 									dci_error *err);
+/* Outcome of one search_response item (the same rules, for callbacks too). */
+extern dci_outcome dci_answer_outcome(dci_source *src, const cj_node *item,
+									  const cj_node **records, dci_error *err);
 
 /* batch.c: the single and set-based forms of every registry lookup */
 typedef struct dci_lookup_kind dci_lookup_kind;
@@ -344,6 +350,10 @@ extern void dci_lookup_batch(FunctionCallInfo fcinfo, const dci_lookup_kind *kin
 							 ArrayType *values, bool strict, void *extra);
 extern bool dci_one_record(dci_source *src, const cj_node *records, const char *what,
 						   const cj_node **rec, char **error, int *sqlstate);
+/* crvs.c: one CRVS record as a dci.birth_record (false: not a JSON object) */
+extern bool dci_birth_datum(const cj_node *rec, const char *record_profile,
+							const char *want_idtype, bool registered_death,
+							const char *register_death_date, TupleDesc rectype, Datum *out);
 extern Datum dci_text_array(char **items, int n);
 extern Datum dci_json_datum(const cj_node *o);
 extern char *dci_node_text(const cj_node *n);

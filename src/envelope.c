@@ -482,6 +482,28 @@ dci_build_search(const dci_header *h, const char *transaction_id,
 }
 
 int
+dci_search_message(const char *transaction_id, const dci_search_item *items, int nitems,
+				   long now, dbuf *out, char *err, size_t errlen)
+{
+	if (dbuf_puts(out, "{\"search_request\":[") != 0)
+		goto oom;
+	for (int i = 0; i < nitems; i++)
+	{
+		if (i > 0 && dbuf_putc(out, ',') != 0)
+			goto oom;
+		if (search_item_at(out, items, i, now, err, errlen) != 0)
+			return -1;
+	}
+	if (dbuf_putc(out, ']') != 0 || put_member(out, 1, "transaction_id", transaction_id) != 0 ||
+		dbuf_putc(out, '}') != 0)
+		goto oom;
+	return 0;
+oom:
+	SETERR("out of memory");
+	return -1;
+}
+
+int
 dci_build_search_async(const dci_header *h, const char *transaction_id,
 					   const dci_search_item *items, int nitems,
 					   const dci_signer *signer, dbuf *body,
@@ -653,6 +675,43 @@ get_obj(const cj_node *o, const char *key)
 	return cj_typeof(v) == CJ_OBJECT ? v : NULL;
 }
 
+const cj_node *
+dci_get_object(const cj_node *o, const char *key)
+{
+	return get_obj(o, key);
+}
+
+/* The fields of a response read from a header and a message of some tree. */
+static void
+fill_fields(dci_response *out)
+{
+	const cj_node *items;
+
+	out->status = dci_get_string(out->header, "status");
+	out->reason_code = dci_get_string(out->header, "status_reason_code");
+	out->reason_message = dci_get_string(out->header, "status_reason_message");
+	out->action = dci_get_string(out->header, "action");
+	out->sender_id = dci_get_string(out->header, "sender_id");
+	out->receiver_id = dci_get_string(out->header, "receiver_id");
+	out->message_id = dci_get_string(out->header, "message_id");
+	out->ack_status = dci_get_string(out->message, "ack_status");
+	out->transaction_id = dci_get_string(out->message, "transaction_id");
+	out->correlation_id = dci_get_string(out->message, "correlation_id");
+	items = cj_get(out->message, "search_response");
+	/* one item sent as an object rather than a one-element array */
+	if (cj_typeof(items) == CJ_ARRAY || cj_typeof(items) == CJ_OBJECT)
+		out->items = items;
+}
+
+void
+dci_response_view(const cj_node *header, const cj_node *message, dci_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->header = cj_typeof(header) == CJ_OBJECT ? header : NULL;
+	out->message = cj_typeof(message) == CJ_OBJECT ? message : NULL;
+	fill_fields(out);
+}
+
 /* Reason code of an error body, in any of the shapes registries send. */
 static void
 read_error_body(dci_response *r)
@@ -681,7 +740,6 @@ dci_response_parse(const char *body, size_t len, const cj_limits *lim,
 				   dci_response *out, char *err, size_t errlen)
 {
 	cj_result	res;
-	const cj_node *items;
 
 	memset(out, 0, sizeof(*out));
 	if (lim != NULL)
@@ -709,20 +767,7 @@ dci_response_parse(const char *body, size_t len, const cj_limits *lim,
 		dci_response_free(out);
 		return CJ_ERR_SHAPE;
 	}
-	out->status = dci_get_string(out->header, "status");
-	out->reason_code = dci_get_string(out->header, "status_reason_code");
-	out->reason_message = dci_get_string(out->header, "status_reason_message");
-	out->action = dci_get_string(out->header, "action");
-	out->sender_id = dci_get_string(out->header, "sender_id");
-	out->receiver_id = dci_get_string(out->header, "receiver_id");
-	out->message_id = dci_get_string(out->header, "message_id");
-	out->ack_status = dci_get_string(out->message, "ack_status");
-	out->transaction_id = dci_get_string(out->message, "transaction_id");
-	out->correlation_id = dci_get_string(out->message, "correlation_id");
-	items = cj_get(out->message, "search_response");
-	/* one item sent as an object rather than a one-element array */
-	if (cj_typeof(items) == CJ_ARRAY || cj_typeof(items) == CJ_OBJECT)
-		out->items = items;
+	fill_fields(out);
 	read_error_body(out);
 	return CJ_OK;
 }

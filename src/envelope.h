@@ -88,6 +88,10 @@ int			dci_build_search(const dci_header *h, const char *transaction_id,
 							 const dci_signer *signer, dbuf *body,
 							 char *err, size_t errlen);
 
+/* The message of a search, {"search_request":[...],"transaction_id":T}, appended to out. */
+int			dci_search_message(const char *transaction_id, const dci_search_item *items, int nitems,
+							   long now, dbuf *out, char *err, size_t errlen);
+
 /* The async search (/registry/search): the same, and h->sender_uri is required. */
 int			dci_build_search_async(const dci_header *h, const char *transaction_id,
 								   const dci_search_item *items, int nitems,
@@ -187,6 +191,10 @@ typedef struct dci_response
 cj_result	dci_response_parse(const char *body, size_t len, const cj_limits *lim,
 							   dci_response *out, char *err, size_t errlen);
 void		dci_response_free(dci_response *r);
+/* A response over a header and a message of another tree (a txn status answer): owns nothing. */
+void		dci_response_view(const cj_node *header, const cj_node *message, dci_response *out);
+/* Member key of object o when it is an object, else NULL. */
+const cj_node *dci_get_object(const cj_node *o, const char *key);
 
 /*
  * Verify the signature of a parsed response against the registry's public

@@ -169,7 +169,6 @@ dci_item_outcome(dci_exchange *ex, int k, const cj_node **records, dci_error *er
 {
 	dci_source *src = ex->src;
 	const cj_node *item = dci_response_item(&ex->resp, dci_reference_id(ex, k), (size_t) k);
-	const char *status;
 
 	*records = NULL;
 	memset(err, 0, sizeof(*err));
@@ -189,6 +188,22 @@ dci_item_outcome(dci_exchange *ex, int k, const cj_node **records, dci_error *er
 		err->message = psprintf("DCI source \"%s\" sent no answer for this identifier", src->code);
 		return DCI_FAILED;
 	}
+	return dci_answer_outcome(src, item, records, err);
+}
+
+/*
+ * Outcome of one search_response item that is there, sync or callback:
+ * succ with records is found, succ without is not found, an rjct is not
+ * found only with one of the source's not_found_reason_codes.
+ */
+dci_outcome
+dci_answer_outcome(dci_source *src, const cj_node *item, const cj_node **records,
+				   dci_error *err)
+{
+	const char *status;
+
+	*records = NULL;
+	memset(err, 0, sizeof(*err));
 	status = dci_item_status(item);
 	if (status && pg_strcasecmp(status, "rjct") == 0)
 	{
@@ -207,7 +222,7 @@ dci_item_outcome(dci_exchange *ex, int k, const cj_node **records, dci_error *er
 	if (status && pg_strcasecmp(status, "succ") != 0)
 	{
 		err->sqlstate = ERRCODE_DCI_BAD_RESPONSE;
-		err->message = psprintf("DCI source \"%s\" answered status \"%s\" to a sync search", src->code,
+		err->message = psprintf("DCI source \"%s\" answered status \"%s\" to a search", src->code,
 								dci_sanitize(status));
 		err->hint = pstrdup("SPDCI: a sync search answers each item with succ or rjct; rcvd and pdng belong to the asynchronous endpoints.");
 		return DCI_FAILED;

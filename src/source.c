@@ -32,6 +32,7 @@
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -490,6 +491,15 @@ build_source(const dci_row *row)
 	s->search_url = url_join(s->base_url, dci_row_text(row, "search_endpoint"));
 	s->subscribe_url = url_join(s->base_url, dci_row_text(row, "subscribe_endpoint"));
 	s->txn_status_url = url_join(s->base_url, dci_row_text(row, "txn_status_endpoint"));
+	s->async_search_url = url_join(s->base_url, dci_row_text(row, "async_search_endpoint"));
+	s->unsubscribe_url = url_join(s->base_url, dci_row_text(row, "unsubscribe_endpoint"));
+	d = dci_row_datum(row, "vital_events", &isnull);
+	if (!isnull)
+	{
+		Jsonb	   *jb = DatumGetJsonbP(d);
+
+		s->vital_events = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+	}
 	s->enrolled_url = url_join(s->base_url, row_text_set(row, "enrolled_endpoint"));
 	s->disabled_url = url_join(s->base_url, row_text_set(row, "disabled_endpoint"));
 	s->verify_ssl = row_bool(row, "verify_ssl", true);
