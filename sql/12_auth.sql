@@ -59,3 +59,28 @@ SELECT length(dci_generate_signing_key('unregistered-key')) > 0 AS generated;
 UPDATE dci.data_source SET signing_mode = 'dci-ed25519', signing_key_id = 'unregistered-key'
  WHERE code = 'crvs_nosign';
 SELECT dci_search_by_id('crvs_nosign', 'BRN', 'BR-2024-0042');
+
+-- OAuth2 client authentication: each client of the registry takes exactly one method
+SELECT test_source('auth_basic', '/crvs', 'crvs', 'oauth2');
+UPDATE dci.data_source SET oauth2_client_id = 'spmis-basic', oauth2_client_auth = 'basic' WHERE code = 'auth_basic';
+SELECT test_source('auth_query', '/crvs', 'crvs', 'oauth2');
+UPDATE dci.data_source SET oauth2_client_id = 'spmis-query', oauth2_client_auth = 'query' WHERE code = 'auth_query';
+SELECT src, count(*) AS records FROM unnest(ARRAY['auth_basic', 'auth_query', 'crvs_oauth']) src,
+       LATERAL dci_records(dci_search_by_id(src, 'BRN', 'BR-2024-0042')) r GROUP BY 1 ORDER BY 1;
+-- the wrong method is refused, and the message names the method used
+UPDATE dci.data_source SET oauth2_client_auth = 'body' WHERE code = 'auth_query';
+SELECT err($$SELECT dci_search_by_id('auth_query', 'BRN', 'BR-2024-0042')$$);
+-- a query-string secret never shows: not in the message, not in the detail
+UPDATE dci.data_source SET oauth2_client_auth = 'query', oauth2_client_secret = 'TOPSECRET-query' WHERE code = 'auth_query';
+CREATE FUNCTION full_error(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE m text; d text;
+BEGIN
+    EXECUTE q;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL;
+    RETURN m || ' | ' || d;
+END $$;
+SELECT e LIKE '%refused the credentials%' AS refused, e LIKE '%TOPSECRET%' AS leaks_secret,
+       e LIKE '%client_secret%' AS shows_query, e LIKE '%client authentication "query"%' AS names_method
+  FROM full_error($$SELECT dci_search_by_id('auth_query', 'BRN', 'BR-2024-0042')$$) e;

@@ -35,3 +35,26 @@ SELECT dci_verify_birth('BRN', 'BR-2024-0042', 'opencrvs_bad');
 -- an Ed25519 registry key cannot check a JWS answer
 UPDATE dci.data_source SET registry_public_key = current_setting('dci_test.regkey') WHERE code = 'opencrvs_bad';
 SELECT dci_verify_birth('BRN', 'BR-2024-0042', 'opencrvs_bad');
+
+-- OpenCRVS's own answer header (the request's, copied: receiver_id is the registry's) is
+-- refused as addressed to another receiver, unless the source relaxes the binding
+SELECT test_source('opencrvs_hdr', '/opt/ocrvsheader/opencrvs');
+UPDATE dci.data_source SET signing_key_id = 'mis-rsa-1', signing_mode = 'jws-rs256', record_profile = 'opencrvs',
+       registry_public_key = :'rsakey' WHERE code = 'opencrvs_hdr';
+SELECT err($$SELECT dci_verify_birth('BRN', 'BR-2024-0042', 'opencrvs_hdr')$$);
+UPDATE dci.data_source SET relax_response_binding = true WHERE code = 'opencrvs_hdr';
+SELECT given_name FROM dci_verify_birth('BRN', 'BR-2024-0042', 'opencrvs_hdr');
+
+-- a death register is a death: OpenCRVS keeps deaths in a register of their own, whose
+-- records carry no deathDate: found there is deceased (death_date NULL when unknown)
+SELECT count(*) AS in_death_register, bool_or(rec ? 'deathDate') AS has_death_date
+  FROM dci_records(dci_search_by_identifier_opencrvs('opencrvs', 'UIN', '1000000300', 'death')) rec;
+UPDATE dci.data_source SET death_reg_type = 'ocrvs:registry_type:death' WHERE code = 'opencrvs';
+SELECT uin, dci_is_deceased('UIN', uin, 'opencrvs') AS deceased
+  FROM unnest(ARRAY['1000001005', '1000000300', '1000000100', '1000009999']) uin;
+SELECT identifier_value, status, (record).is_deceased, (record).death_date
+  FROM dci_verify_birth_batch('UIN', ARRAY['1000001005', '1000000100', '1000009999'], 'opencrvs') ORDER BY 1;
+-- the death register down: the lookup fails, never "alive"
+UPDATE dci.data_source SET base_url = 'http://127.0.0.1:' || current_setting('dci_test.port') || '/opt/status=500/opencrvs',
+       registry_public_key = :'rsakey', death_reg_type = 'ocrvs:registry_type:death' WHERE code = 'opencrvs_bad';
+SELECT err($$SELECT dci_is_deceased('UIN', '1000000100', 'opencrvs_bad')$$);

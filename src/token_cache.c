@@ -81,6 +81,8 @@ dci_token_config_hash(dci_source *src)
 	for (int i = 0; i < 4; i++)
 		if (parts[i])
 			h = hash_combine(h, hash_bytes((const unsigned char *) parts[i], strlen(parts[i])));
+	/* another way to present the credentials is another token */
+	h = hash_combine(h, (uint32) src->oauth2_client_auth);
 	return h;
 }
 
