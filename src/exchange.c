@@ -34,6 +34,8 @@
 #define MIN_ATTEMPT_MS	200		/* no resend with less time than this left */
 #define DCI_MAX_PAUSE_SECONDS 3600	/* the longest pause a registry can impose */
 
+static long registry_wait_ms(dci_http_response *h, bool *per_day);
+
 /* ---- errors ---- */
 
 static void
@@ -413,11 +415,17 @@ process_answer(dci_exchange *ex)
 			dci_response_free(&r);
 		}
 		if (h->status == 429 || h->status == 503)
+		{
+			bool		per_day;
+			long		wait_ms = registry_wait_ms(h, &per_day);
+
 			set_error(&ex->err, ERRCODE_DCI_HTTP_STATUS,
-					  h->retry_after >= 0 ? psprintf("It asked to wait %ld s.", h->retry_after) : NULL,
+					  per_day ? "It says today's quota is spent." :
+					  wait_ms >= 0 ? psprintf("It asked to wait %ld s, more than the call had left.", wait_ms / 1000) : NULL,
 					  "The registry is rationing requests: see the source's max_retries and the README on quotas.",
 					  "DCI source \"%s\" answered HTTP %ld%s%s", src->code, h->status, what,
 					  ex->attempts > 1 ? psprintf(" after %d attempts", ex->attempts) : "");
+		}
 		else
 			set_error(&ex->err, h->status == 401 || h->status == 403 ? ERRCODE_DCI_AUTH : ERRCODE_DCI_HTTP_STATUS,
 					  NULL, NULL, "DCI source \"%s\" answered HTTP %ld%s", src->code, h->status, what);
@@ -566,25 +574,43 @@ prepare_attempt(run_state *rs, dci_exchange *ex)
 	ex->xfer.req.url = ex->url;
 	ex->xfer.req.body = ex->body.data;
 	ex->xfer.req.body_len = ex->body.len;
-	/* our own copy: a resend starts later, when the cache may hold another token */
+	/* the token is taken when the request goes on the wire (run_start) */
+	ex->xfer.req.bearer = NULL;
+	ex->xfer.req.timeout_ms = Max(left, 1);
+	ex->xfer.req.verify_tls = rs->src->verify_ssl;
+	ex->xfer.tag = ex;
+	ex->attempts++;
+	dci_stats_counters.requests++;
+}
+
+/*
+ * Just before an attempt goes on the wire, after any pacing or backoff:
+ * the token then, not when it was scheduled, so that a resend after a 401
+ * (or a token revoked while it waited) takes one issued since.  Our own
+ * copy: the cache may hold another token by the time curl reads ours.
+ */
+static int
+run_start(void *arg, dci_http_xfer *x)
+{
+	run_state  *rs = arg;
+	dci_exchange *ex = x->tag;
+	const char *bearer;
+	long		left = (long) (ex->deadline - dci_http_now_ms());
+
 	if (ex->bearer)
 	{
 		explicit_bzero(ex->bearer, strlen(ex->bearer));
 		pfree(ex->bearer);
 		ex->bearer = NULL;
 	}
-	{
-		const char *bearer = dci_auth_bearer(rs->src, ex->token_not_before, ex->deadline);
-
-		if (bearer)
-			ex->bearer = MemoryContextStrdup(ex->cxt, bearer);
-	}
-	ex->xfer.req.bearer = ex->bearer;
-	ex->xfer.req.timeout_ms = Max(left, 1);
-	ex->xfer.req.verify_tls = rs->src->verify_ssl;
-	ex->xfer.tag = ex;
-	ex->attempts++;
-	dci_stats_counters.requests++;
+	bearer = dci_auth_bearer(rs->src, ex->token_not_before, ex->deadline);
+	if (bearer)
+		ex->bearer = MemoryContextStrdup(ex->cxt, bearer);
+	x->req.bearer = ex->bearer;
+	/* the budget left after the token fetch */
+	left = (long) (ex->deadline - dci_http_now_ms());
+	x->req.timeout_ms = Max(left, 1);
+	return 0;
 }
 
 static dci_http_xfer *
@@ -742,7 +768,7 @@ dci_exchange_run(dci_source *src, int parallel, dci_exchange_next next,
 				 dci_exchange_done done, void *arg, dci_progress *progress)
 {
 	run_state	rs = {src, next, done, arg, progress, src->timeout_seconds * 1000, 0};
-	dci_http_ops ops = {run_next, run_done};
+	dci_http_ops ops = {run_next, run_done, run_start};
 	dci_http_result hr;
 
 	dci_http_apply_config();

@@ -494,6 +494,9 @@ failed_stage(slot *s, CURLcode code)
 	curl_easy_getinfo(s->easy, CURLINFO_HEADER_SIZE, &header_bytes);
 	if (tls_failure(code))
 		return DCI_STAGE_TLS;
+	/* a TLS handshake that timed out: curl keeps no connect time for it, only says so */
+	if (code == CURLE_OPERATION_TIMEDOUT && strstr(s->errbuf, "SSL connection timeout") != NULL)
+		return DCI_STAGE_TLS;
 	/* a request on the wire (a reused connection has no connect time at all) */
 	if (request_bytes > 0)
 		return (header_bytes == 0 && s->x->resp.body.len == 0) ? DCI_STAGE_WAIT : DCI_STAGE_BODY;
@@ -637,8 +640,16 @@ delay_earliest(const delayed *d)
 
 /* Attach x to a free slot; false when it could not be set up (x is then failed). */
 static int
-start_xfer(http_ctx *c, int width, dci_http_xfer *x)
+start_xfer(http_ctx *c, int width, dci_http_xfer *x, const dci_http_ops *ops, void *arg)
 {
+	if (ops->start && ops->start(arg, x) != 0)
+	{
+		dci_http_response_free(&x->resp);
+		dci_http_response_init(&x->resp);
+		x->resp.result = DCI_HTTP_INTERNAL;
+		snprintf(x->resp.error, sizeof(x->resp.error), "not sent");
+		return 0;
+	}
 	for (int i = 0; i < width; i++)
 	{
 		slot	   *s = &c->slots[i];
@@ -704,7 +715,7 @@ run_ctx(http_ctx *c, const dci_http_ops *ops, void *arg, int width)
 				}
 				continue;
 			}
-			if (start_xfer(c, width, x))
+			if (start_xfer(c, width, x, ops, arg))
 			{
 				active++;
 				continue;
@@ -873,7 +884,7 @@ dci_http_perform(const dci_http_request *req, dci_http_response *resp, int n, in
 {
 	dci_http_xfer *x = calloc(n > 0 ? n : 1, sizeof(dci_http_xfer));
 	perform_state p = {x, n, 0};
-	dci_http_ops ops = {perform_next, perform_done};
+	dci_http_ops ops = {perform_next, perform_done, NULL};
 	dci_http_result r;
 
 	for (int i = 0; i < n; i++)

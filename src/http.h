@@ -125,6 +125,13 @@ typedef struct dci_http_ops
 	 * have rewritten x->req meanwhile; resp is reset before the resend).
 	 */
 	long		(*done) (void *arg, dci_http_xfer *x);
+
+	/*
+	 * Optional: called just before x goes on the wire (after any wait), so
+	 * that what must be fresh (a token) is taken then.  Returns 0, or -1 to
+	 * finish x without sending it (done() then sees resp.result INTERNAL).
+	 */
+	int			(*start) (void *arg, dci_http_xfer *x);
 } dci_http_ops;
 
 /*
