@@ -36,7 +36,7 @@ REGRESS     += $(REGRESS_REGISTRY)
 REGRESS_OPTS += --load-extension=dblink
 endif
 
-EXTRA_CLEAN  = test/unit/test_protocol test/registry/dci-registry test/bench/rawclient \
+EXTRA_CLEAN  = test/unit/test_protocol test/registry/dci-registry test/bench/rawclient test/bench/cbsend \
                test/fuzz/fuzz_canonjson test/fuzz/fuzz_envelope test/fuzz/fuzz_standalone \
                results regression.diffs regression.out
 
@@ -58,6 +58,9 @@ test/registry/dci-registry: $(wildcard test/registry/*.c test/registry/*.h) $(PR
 
 test/bench/rawclient: test/bench/rawclient.c $(PROTO_SRCS) $(PROTO_HDRS)
 	$(CC) $(TEST_CFLAGS) -o $@ test/bench/rawclient.c $(PROTO_SRCS) $(DEPS_LIBS) -lm
+
+test/bench/cbsend: test/bench/cbsend.c $(PROTO_SRCS) $(PROTO_HDRS)
+	$(CC) $(TEST_CFLAGS) -pthread $(shell pkg-config --cflags libpq) -o $@ test/bench/cbsend.c $(PROTO_SRCS) $(DEPS_LIBS) $(shell pkg-config --libs libpq) -lm
 
 test/fuzz/fuzz_standalone: test/fuzz/fuzz_canonjson.c $(PROTO_SRCS) $(PROTO_HDRS)
 	$(CC) $(TEST_CFLAGS) -DFUZZ_STANDALONE -o $@ test/fuzz/fuzz_canonjson.c $(PROTO_SRCS) $(DEPS_LIBS) -lm
