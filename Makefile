@@ -7,13 +7,13 @@ DATA         = $(wildcard sql/dci--*.sql)
 # Protocol layer (no PostgreSQL headers), transport, PostgreSQL glue.
 PROTO_SRCS   = src/dbuf.c src/canonjson.c src/sign.c src/envelope.c src/records.c
 TRANSPORT_SRCS = src/http.c
-GLUE_SRCS    = src/dci.c src/shmem.c src/source.c src/owner.c src/report.c src/http_wait.c src/exchange.c src/budget.c src/progress.c src/auth.c src/token_cache.c src/search.c src/lookup.c src/batch.c src/keys.c src/crvs.c src/ibr.c src/dr.c src/autonomous.c src/inbox.c src/async.c src/subscribe.c
+GLUE_SRCS    = src/dci.c src/shmem.c src/source.c src/owner.c src/report.c src/http_wait.c src/exchange.c src/budget.c src/progress.c src/auth.c src/token_cache.c src/search.c src/lookup.c src/batch.c src/keys.c src/crvs.c src/ibr.c src/dr.c src/autonomous.c src/inbox.c src/async.c src/subscribe.c src/listener.c
 OBJS         = $(PROTO_SRCS:.c=.o) $(TRANSPORT_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)
 
 PG_CONFIG   ?= pg_config
 
-DEPS_CFLAGS := $(shell pkg-config --cflags libcurl json-c openssl)
-DEPS_LIBS   := $(shell pkg-config --libs libcurl json-c openssl)
+DEPS_CFLAGS := $(shell pkg-config --cflags libcurl json-c openssl libmicrohttpd)
+DEPS_LIBS   := $(shell pkg-config --libs libcurl json-c openssl libmicrohttpd)
 
 PG_CPPFLAGS  = -Isrc $(DEPS_CFLAGS)
 # Warnings warn: a user's build must not break on a newer compiler's new
