@@ -101,7 +101,7 @@ static void
 put_message(dbuf *b, long i, const char *corr, const char *ts)
 {
 	char		txn[128];
-	char		ref[64];
+	char		ref[160];
 	const char *data = "{\"reg_record_type\":\"person\",\"reg_records\":[{\"identifier\":"
 		"[{\"identifier_type\":\"UIN\",\"identifier_value\":\"4000000001\"}],"
 		"\"name\":{\"given_name\":\"Amina\",\"surname\":\"Bello\"},\"sex\":\"female\"}],"
@@ -111,7 +111,8 @@ put_message(dbuf *b, long i, const char *corr, const char *ts)
 		snprintf(txn, sizeof(txn), "%s", o.transaction);
 	else
 		snprintf(txn, sizeof(txn), "%s-%ld", o.txn_prefix ? o.txn_prefix : "bench", i);
-	snprintf(ref, sizeof(ref), "ref-%ld", i);
+	/* dci names the items of a request <transaction_id>-<k> */
+	snprintf(ref, sizeof(ref), "%s-0", txn);
 
 	dbuf_puts(b, "{\"correlation_id\":");
 	dci_json_string(b, corr);
