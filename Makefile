@@ -7,14 +7,14 @@ DATA         = $(wildcard sql/dci--*.sql)
 # Protocol layer (no PostgreSQL headers), transport, PostgreSQL glue.
 PROTO_SRCS   = src/dbuf.c src/canonjson.c src/sign.c src/envelope.c src/records.c src/replies.c src/callback.c
 TRANSPORT_SRCS = src/http.c
-GLUE_SRCS    = src/dci.c src/shmem.c src/source.c src/owner.c src/report.c src/http_wait.c src/exchange.c src/budget.c src/progress.c src/auth.c src/token_cache.c src/search.c src/lookup.c src/batch.c src/keys.c src/crvs.c src/ibr.c src/dr.c src/autonomous.c src/inbox.c src/async.c src/subscribe.c
+GLUE_SRCS    = src/dci.c src/shmem.c src/source.c src/owner.c src/report.c src/http_wait.c src/exchange.c src/budget.c src/progress.c src/auth.c src/token_cache.c src/search.c src/lookup.c src/batch.c src/keys.c src/crvs.c src/ibr.c src/dr.c src/autonomous.c src/inbox.c src/async.c src/subscribe.c src/listener.c
 OBJS         = $(PROTO_SRCS:.c=.o) $(TRANSPORT_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)
 
 PG_CONFIG   ?= pg_config
 
 # json-c only for the test registry: the extension parses with its own bounded parser
-DEPS_CFLAGS := $(shell pkg-config --cflags libcurl openssl)
-DEPS_LIBS   := $(shell pkg-config --libs libcurl openssl)
+DEPS_CFLAGS := $(shell pkg-config --cflags libcurl openssl libmicrohttpd)
+DEPS_LIBS   := $(shell pkg-config --libs libcurl openssl libmicrohttpd)
 JSONC_CFLAGS := $(shell pkg-config --cflags json-c)
 JSONC_LIBS  := $(shell pkg-config --libs json-c)
 
@@ -39,7 +39,7 @@ REGRESS     += $(REGRESS_REGISTRY)
 REGRESS_OPTS += --load-extension=dblink
 endif
 
-EXTRA_CLEAN  = test/unit/test_protocol test/unit/bench_protocol test/registry/dci-registry test/bench/rawclient \
+EXTRA_CLEAN  = test/unit/test_protocol test/unit/bench_protocol test/registry/dci-registry test/bench/rawclient test/bench/cbsend \
                test/fuzz/fuzz_canonjson test/fuzz/fuzz_envelope test/fuzz/fuzz_standalone \
                results regression.diffs regression.out
 
@@ -66,6 +66,9 @@ test/registry/dci-registry: $(wildcard test/registry/*.c test/registry/*.h) $(PR
 
 test/bench/rawclient: test/bench/rawclient.c $(PROTO_SRCS) $(PROTO_HDRS)
 	$(CC) $(TEST_CFLAGS) -o $@ test/bench/rawclient.c $(PROTO_SRCS) $(DEPS_LIBS) -lm
+
+test/bench/cbsend: test/bench/cbsend.c $(PROTO_SRCS) $(PROTO_HDRS)
+	$(CC) $(TEST_CFLAGS) -pthread $(shell pkg-config --cflags libpq) -o $@ test/bench/cbsend.c $(PROTO_SRCS) $(DEPS_LIBS) $(shell pkg-config --libs libpq) -lm
 
 test/fuzz/fuzz_standalone: $(wildcard test/fuzz/*.c test/fuzz/*.h) $(PROTO_SRCS) $(PROTO_HDRS)
 	$(CC) $(TEST_CFLAGS) -DFUZZ_STANDALONE -o $@ $(wildcard test/fuzz/fuzz_*.c) $(PROTO_SRCS) $(DEPS_LIBS) -lm

@@ -126,6 +126,7 @@ _PG_init(void)
 							   "CA bundle used to verify registries' TLS certificates (default: the system's).",
 							   NULL, &dci_ca_file, "",
 							   PGC_SUSET, 0, NULL, NULL, NULL);
+	dci_listener_init();
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("dci");
 #else

@@ -373,6 +373,7 @@ extern void dci_check_cancel(void);
 extern void dci_http_apply_config(void);
 extern void dci_ensure_exit_hook(void);
 extern uint32 dci_wait_event(void);
+extern void dci_listener_init(void);	/* listener.c: GUCs, and the worker when preloaded */
 
 /* counters for dci_stats() */
 typedef struct dci_counters

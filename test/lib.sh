@@ -48,7 +48,19 @@ dci_build() {
 	make -C "$DCI_ROOT" -s install >/dev/null
 }
 
+# A TCP port of 127.0.0.1 that nothing listens on, below the kernel's
+# ephemeral range (so a port-0 server started later cannot be given it).
+dci_free_port() {
+	local p
+	for p in $(shuf -i 20000-32000 -n 50); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+	done
+	return 1
+}
+
 # A throwaway cluster owned by the postgres user, on a Unix socket only.
+# With dci preloaded, the callback listener serves 127.0.0.1:$DCI_TEST_LISTENER_PORT
+# for database $DCI_LISTENER_DATABASE (default contrib_regression, pg_regress's).
 dci_start_cluster() {
 	DCI_TMP=$(mktemp -d /tmp/dci-test.XXXXXX)
 	chmod 755 "$DCI_TMP"
@@ -75,6 +87,14 @@ max_connections = 40
 shared_preload_libraries = '${DCI_PRELOAD-}'
 log_min_messages = warning
 CONF
+	if [ -n "${DCI_PRELOAD-}" ]; then
+		DCI_TEST_LISTENER_PORT=$(dci_free_port) || { echo "no free port for the listener" >&2; return 1; }
+		export DCI_TEST_LISTENER_PORT
+		cat >>"$DCI_TMP/data/postgresql.conf" <<CONF
+dci.listener_port = $DCI_TEST_LISTENER_PORT
+dci.listener_database = '${DCI_LISTENER_DATABASE:-contrib_regression}'
+CONF
+	fi
 	$run "$DCI_PGBIN/pg_ctl" -D "$DCI_TMP/data" -l "$DCI_TMP/postgres.log" -w start >/dev/null ||
 		{ cat "$DCI_TMP/postgres.log"; return 1; }
 	export PGHOST=$DCI_TMP PGPORT=5432 PGDATABASE=postgres
