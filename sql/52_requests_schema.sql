@@ -1,7 +1,7 @@
 -- Every kind of request dci sends, as sent, is valid against the SPDCI
--- schemas (../shared/spdci: the compliance set, and the standard where its
+-- schemas (copied into test/schema: the compliance set, and the standard where its
 -- schema is not ambiguous).  A source whose base_url is the registry's sink
--- keeps each request and acks it; test/spdci/validate checks them.
+-- keeps each request and acks it; test/schema/validate-requests checks them.
 \set VERBOSITY terse
 \set SHOW_CONTEXT never
 
@@ -28,6 +28,6 @@ SELECT r ->> 'path' AS path, r #>> '{body,header,action}' AS action, count(*)
   FROM jsonb_array_elements(registry('/admin/sink') -> 'received') r
  WHERE r ->> 'path' LIKE '/sink/requests/%' GROUP BY 1, 2 ORDER BY 1, 2;
 \copy (SELECT r -> 'body' FROM jsonb_array_elements(registry('/admin/sink') -> 'received') WITH ORDINALITY x(r, i) WHERE r ->> 'path' LIKE '/sink/requests/%' ORDER BY i) TO 'results/52_requests.jsonl' WITH (FORMAT csv, QUOTE E'\x01', DELIMITER E'\x02')
-\! /usr/bin/python3 test/spdci/validate results/52_requests.jsonl
+\! /usr/bin/python3 test/schema/validate-requests results/52_requests.jsonl
 -- the validator refuses what OpenSPP's client sends to unsubscribe (the wrong field)
-\! echo '{"header":{"version":"1.0.0","message_id":"m","message_ts":"2026-01-01T00:00:00Z","action":"unsubscribe","sender_id":"s","sender_uri":"","receiver_id":"r","total_count":1,"is_msg_encrypted":false,"meta":{}},"message":{"transaction_id":"t","timestamp":"2026-01-01T00:00:00Z","subscription_code_list":["SUB-1"]}}' | /usr/bin/python3 test/spdci/validate
+\! echo '{"header":{"version":"1.0.0","message_id":"m","message_ts":"2026-01-01T00:00:00Z","action":"unsubscribe","sender_id":"s","sender_uri":"","receiver_id":"r","total_count":1,"is_msg_encrypted":false,"meta":{}},"message":{"transaction_id":"t","timestamp":"2026-01-01T00:00:00Z","subscription_code_list":["SUB-1"]}}' | /usr/bin/python3 test/schema/validate-requests

@@ -320,8 +320,6 @@ dci_budget_take(dci_source *src, int cost, long *wait_ms, dci_error *err)
 
 	*wait_ms = 0;
 	memset(err, 0, sizeof(*err));
-	if (src->requests_per_minute <= 0 && src->requests_per_day <= 0 && dci_breaker_threshold <= 0)
-		return true;
 	lock_state(b);
 	s = find_slot(b, MyDatabaseId, src->code, true);
 	if (s == NULL)

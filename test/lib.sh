@@ -69,6 +69,8 @@ dci_start_cluster() {
 		id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql postgres
 		chown postgres "$DCI_TMP"
 		run="runuser -u postgres --"
+		# runuser drops the environment a caller may need the server to have (LD_PRELOAD)
+		[ -n "${DCI_SERVER_ENV:-}" ] && run="$run env $DCI_SERVER_ENV"
 		export PGUSER=postgres
 	else
 		export PGUSER=$(id -un)
