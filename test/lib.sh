@@ -69,8 +69,6 @@ dci_start_cluster() {
 		id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql postgres
 		chown postgres "$DCI_TMP"
 		run="runuser -u postgres --"
-		# runuser drops the environment a caller may need the server to have (LD_PRELOAD)
-		[ -n "${DCI_SERVER_ENV:-}" ] && run="$run env $DCI_SERVER_ENV"
 		export PGUSER=postgres
 	else
 		export PGUSER=$(id -un)
@@ -97,7 +95,8 @@ dci.listener_port = $DCI_TEST_LISTENER_PORT
 dci.listener_database = '${DCI_LISTENER_DATABASE:-contrib_regression}'
 CONF
 	fi
-	$run "$DCI_PGBIN/pg_ctl" -D "$DCI_TMP/data" -l "$DCI_TMP/postgres.log" -w start >/dev/null ||
+	# the server only (not initdb) gets DCI_SERVER_ENV: runuser would drop LD_PRELOAD
+	$run env ${DCI_SERVER_ENV:-} "$DCI_PGBIN/pg_ctl" -D "$DCI_TMP/data" -l "$DCI_TMP/postgres.log" -w start >/dev/null ||
 		{ cat "$DCI_TMP/postgres.log"; return 1; }
 	export PGHOST=$DCI_TMP PGPORT=5432 PGDATABASE=postgres
 }
