@@ -95,8 +95,7 @@ dci.listener_port = $DCI_TEST_LISTENER_PORT
 dci.listener_database = '${DCI_LISTENER_DATABASE:-contrib_regression}'
 CONF
 	fi
-	# the server only (not initdb) gets DCI_SERVER_ENV: runuser would drop LD_PRELOAD
-	$run env ${DCI_SERVER_ENV:-} "$DCI_PGBIN/pg_ctl" -D "$DCI_TMP/data" -l "$DCI_TMP/postgres.log" -w start >/dev/null ||
+	$run "$DCI_PGBIN/pg_ctl" -D "$DCI_TMP/data" -l "$DCI_TMP/postgres.log" -w start >/dev/null ||
 		{ cat "$DCI_TMP/postgres.log"; return 1; }
 	export PGHOST=$DCI_TMP PGPORT=5432 PGDATABASE=postgres
 }
