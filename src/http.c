@@ -750,7 +750,8 @@ run_ctx(http_ctx *c, const dci_http_ops *ops, void *arg, int width)
 		{
 			int			nready = c->nsocks;
 
-			memcpy(c->ready, c->socks, sizeof(dci_http_socket) * nready);
+			if (nready > 0)
+				memcpy(c->ready, c->socks, sizeof(dci_http_socket) * nready);
 			/* the hook keeps one wait set: another context's sockets are a change too */
 			if (last_waiter != c)
 				c->socks_changed = 1;
