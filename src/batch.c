@@ -12,6 +12,8 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
@@ -318,15 +320,102 @@ dci_node_text(const cj_node *n)
 	return text;
 }
 
-/* jsonb of a node; callers check cj_has_nul first (dci_one_record does). */
+/* A scalar of the tree as a JsonbValue (numbers in their canonical, signed form). */
+static void
+scalar_value(const cj_node *n, JsonbValue *v)
+{
+	size_t		len;
+	const char *p;
+
+	switch (cj_typeof(n))
+	{
+		case CJ_STRING:
+			p = cj_str(n, &len);
+			v->type = jbvString;
+			v->val.string.val = (char *) p;
+			v->val.string.len = (int) len;
+			break;
+		case CJ_NUMBER:
+			p = cj_number(n, &len);
+			v->type = jbvNumeric;
+			v->val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in,
+																 CStringGetDatum(pnstrdup(p, len)),
+																 ObjectIdGetDatum(InvalidOid),
+																 Int32GetDatum(-1)));
+			break;
+		case CJ_TRUE:
+		case CJ_FALSE:
+			v->type = jbvBool;
+			v->val.boolean = cj_typeof(n) == CJ_TRUE;
+			break;
+		default:
+			v->type = jbvNull;
+			break;
+	}
+}
+
+/* Push a node (a container, or a scalar as token tok) onto a jsonb under construction. */
+static JsonbValue *
+push_node(JsonbParseState **st, const cj_node *n, JsonbIteratorToken tok)
+{
+	JsonbValue	v;
+	JsonbValue *res;
+
+	check_stack_depth();
+	switch (cj_typeof(n))
+	{
+		case CJ_ARRAY:
+			pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+			for (size_t i = 0; i < cj_array_len(n); i++)
+				push_node(st, cj_array_get(n, i), WJB_ELEM);
+			return pushJsonbValue(st, WJB_END_ARRAY, NULL);
+		case CJ_OBJECT:
+			pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
+			for (size_t i = 0; i < cj_object_len(n); i++)
+			{
+				size_t		klen;
+				const char *k;
+
+				/* the last of duplicate keys wins, as it did for the signature */
+				if (cj_object_shadowed(n, i))
+					continue;
+				k = cj_object_key(n, i, &klen);
+				v.type = jbvString;
+				v.val.string.val = (char *) k;
+				v.val.string.len = (int) klen;
+				pushJsonbValue(st, WJB_KEY, &v);
+				push_node(st, cj_object_value(n, i), WJB_VALUE);
+			}
+			return pushJsonbValue(st, WJB_END_OBJECT, NULL);
+		default:
+			scalar_value(n, &v);
+			if (tok == WJB_DONE)
+			{
+				/* a scalar at the top: jsonb keeps it as a one-element raw array */
+				pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+				(*st)->contVal.val.array.rawScalar = true;
+				pushJsonbValue(st, WJB_ELEM, &v);
+				return pushJsonbValue(st, WJB_END_ARRAY, NULL);
+			}
+			res = pushJsonbValue(st, tok, &v);
+			return res;
+	}
+}
+
+/*
+ * jsonb of a node, built straight from the parsed tree (no text and no
+ * second parse); callers check cj_has_nul first (dci_one_record does).
+ */
 Datum
 dci_json_datum(const cj_node *o)
 {
+	JsonbParseState *st = NULL;
+
 	if (cj_has_nul(o))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
 				 errmsg("a registry value holds \\u0000, which PostgreSQL cannot store")));
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(dci_node_text(o)));
+	return JsonbPGetDatum(JsonbValueToJsonb(push_node(&st, o, WJB_DONE)));
 }
 
 /* "YYYY-MM-DD" to a date Datum */
