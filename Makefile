@@ -30,7 +30,7 @@ SHLIB_LINK   = $(DEPS_LIBS)
 # (sql/*_offline_*.sql): they need a server with dci installed, nothing else.
 # The others need the local registry, stunnel and dblink that test/run-tests
 # starts; it runs both, offline first: make installcheck WITH_REGISTRY=1.
-REGRESS_OFFLINE  = $(filter-out $(DCI_SKIP_TESTS),$(sort $(basename $(notdir $(wildcard sql/*_offline_*.sql)))))
+REGRESS_OFFLINE  = $(sort $(basename $(notdir $(wildcard sql/*_offline_*.sql))))
 REGRESS_REGISTRY = $(sort $(filter-out dci--% $(REGRESS_OFFLINE),$(basename $(notdir $(wildcard sql/*.sql)))))
 REGRESS      = $(REGRESS_OFFLINE)
 REGRESS_OPTS = --inputdir=.
